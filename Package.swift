@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Personalizer",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "personalizerd", targets: ["personalizerd"]),
+        .library(name: "PersonalizerClient", targets: ["PersonalizerClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config.
+        .systemLibrary(
+            name: "CLibUV", pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(
+            name: "CProtobufC", pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]),
+        // protoc-c output for proto/personalizer/v1/personalizer.proto (generated, committed).
+        .target(name: "PersonalizerProto", dependencies: ["CProtobufC"]),
+
+        // model: features, hashing, learner, exploration. Pure Swift, no I/O.
+        .target(name: "PersonalizerModel"),
+        // engine: loops, settings, rings, joiner, trainer, snapshots.
+        .target(name: "PersonalizerEngine", dependencies: ["PersonalizerModel"]),
+        // protocol: protobuf-c messages <-> engine calls, framing.
+        .target(name: "PersonalizerProtocol",
+                dependencies: ["PersonalizerProto", "CProtobufC", "PersonalizerEngine", "PersonalizerModel"]),
+        // transport: the libuv loop, the Unix socket listener, connections.
+        .target(name: "PersonalizerTransport", dependencies: ["CLibUV"]),
+        // server: wires transport -> protocol -> engine; start-up and shutdown.
+        .target(name: "PersonalizerServer",
+                dependencies: ["PersonalizerTransport", "PersonalizerProtocol", "PersonalizerEngine", "CLibUV"]),
+        // A blocking Swift client over the same framing and messages.
+        .target(name: "PersonalizerClient", dependencies: ["PersonalizerProtocol"]),
+
+        .executableTarget(name: "personalizerd", dependencies: [
+            "PersonalizerServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "PersonalizerModelTests", dependencies: ["PersonalizerModel"]),
+        .testTarget(name: "PersonalizerEngineTests", dependencies: ["PersonalizerEngine", "PersonalizerModel"]),
+        .testTarget(name: "PersonalizerProtocolTests",
+                    dependencies: ["PersonalizerProtocol", "PersonalizerProto", "CProtobufC"]),
+        .testTarget(name: "PersonalizerServerTests",
+                    dependencies: ["PersonalizerServer", "PersonalizerClient", "PersonalizerProtocol"]),
+    ]
+)

@@ -1,0 +1,196 @@
+/// How the rewards of one event within its window combine.
+public enum RewardAggregation: String, Sendable, CaseIterable {
+    /// The first reward counts; later ones are ignored.
+    case earliest
+    /// All rewards within the window are added up.
+    case sum
+}
+
+/// The joiner's part of a loop's settings.
+public struct JoinSettings: Sendable, Equatable {
+    public var rewardWaitNanoseconds: UInt64
+    public var defaultReward: Double
+    public var aggregation: RewardAggregation
+    /// Learn an event at its first reward instead of when its window closes (`earliest` only).
+    /// Faster, but biased toward actions whose rewards come quickly.
+    public var learnOnFirstReward: Bool
+
+    public init(rewardWaitNanoseconds: UInt64, defaultReward: Double = 0,
+                aggregation: RewardAggregation = .earliest, learnOnFirstReward: Bool = false) {
+        self.rewardWaitNanoseconds = rewardWaitNanoseconds
+        self.defaultReward = defaultReward
+        self.aggregation = aggregation
+        self.learnOnFirstReward = learnOnFirstReward
+    }
+}
+
+/// A ranked event with its final reward, ready to learn from.
+public struct JoinedEvent<Payload> {
+    public var eventID: String
+    public var payload: Payload
+    public var reward: Double
+    /// False when no reward came and `defaultReward` was used.
+    public var wasRewarded: Bool
+}
+
+/// What the joiner counted that did not become a learned event.
+public struct JoinCounters: Sendable, Equatable {
+    public var unmatchedRewards: UInt64 = 0
+    public var unmatchedActivations: UInt64 = 0
+    public var droppedNotActivated: UInt64 = 0
+    /// A rank whose event id was still pending (the I/O thread refuses those; counted for safety).
+    public var duplicateRanks: UInt64 = 0
+    public init() {}
+}
+
+/// Joins ranked events with their rewards and activations, by event id.
+///
+/// Every ranked event waits `rewardWaitNanoseconds` after its rank time. When that window
+/// closes it is emitted with its aggregated reward, or the default reward when none came.
+/// Events are emitted in the order their windows close — the order they were ranked, since
+/// the wait is the same for all — whether rewarded or not, so the model is not biased toward
+/// actions that are rewarded fast. A deferred event is emitted only if activated within its
+/// window, and counted as dropped otherwise.
+///
+/// Time comes only from the caller (`advance(to:)` and each call's `at:`), so the joiner is
+/// deterministic: the same calls give the same emitted events in the same order.
+public final class Joiner<Payload> {
+    public var settings: JoinSettings
+    public private(set) var counters = JoinCounters()
+
+    private struct Entry {
+        var eventID: String
+        var payload: Payload?
+        var deadline: UInt64
+        var reward: Double = 0
+        var rewardCount = 0
+        var isDeferred: Bool
+        var isActivated = false
+    }
+
+    /// Entries in rank order; `entries[i]` has sequence number `baseSequence + i`, and those
+    /// before `headIndex` are closed. An open slot whose payload is nil was emitted early
+    /// (learn-on-first-reward).
+    private var entries: [Entry] = []
+    private var headIndex = 0
+    private var baseSequence: UInt64 = 0
+    private var sequenceByID: [String: UInt64] = [:]
+
+    public init(settings: JoinSettings) {
+        self.settings = settings
+    }
+
+    /// Events ranked and not yet emitted or dropped.
+    public var pendingCount: Int { sequenceByID.count }
+
+    /// When the oldest pending window closes, if any is pending.
+    public var nextDeadline: UInt64? {
+        var index = headIndex
+        while index < entries.count {
+            if entries[index].payload != nil { return entries[index].deadline }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Whether `eventID` is still waiting for its window to close.
+    public func isPending(_ eventID: String) -> Bool { sequenceByID[eventID] != nil }
+
+    /// A ranked event. Returns false (and counts it) when the id is still pending.
+    @discardableResult
+    public func rank(eventID: String, payload: Payload, deferred: Bool, at time: UInt64,
+                     emit: (JoinedEvent<Payload>) -> Void) -> Bool {
+        advance(to: time, emit: emit)
+        guard sequenceByID[eventID] == nil else {
+            counters.duplicateRanks += 1
+            return false
+        }
+        let sequence = baseSequence + UInt64(entries.count)
+        sequenceByID[eventID] = sequence
+        entries.append(Entry(eventID: eventID, payload: payload,
+                             deadline: time &+ settings.rewardWaitNanoseconds, isDeferred: deferred))
+        return true
+    }
+
+    /// A reward. Returns false (and counts it) when the event is unknown or its window closed.
+    @discardableResult
+    public func reward(eventID: String, value: Double, at time: UInt64,
+                       emit: (JoinedEvent<Payload>) -> Void) -> Bool {
+        advance(to: time, emit: emit)
+        guard let index = pendingIndex(of: eventID) else {
+            counters.unmatchedRewards += 1
+            return false
+        }
+        switch settings.aggregation {
+        case .earliest:
+            if entries[index].rewardCount == 0 { entries[index].reward = value }
+        case .sum:
+            entries[index].reward += value
+        }
+        entries[index].rewardCount += 1
+        emitEarlyIfReady(index, emit: emit)
+        return true
+    }
+
+    /// An activation of a deferred event. Returns false (and counts it) when unknown or closed.
+    @discardableResult
+    public func activate(eventID: String, at time: UInt64,
+                         emit: (JoinedEvent<Payload>) -> Void) -> Bool {
+        advance(to: time, emit: emit)
+        guard let index = pendingIndex(of: eventID) else {
+            counters.unmatchedActivations += 1
+            return false
+        }
+        entries[index].isActivated = true
+        emitEarlyIfReady(index, emit: emit)
+        return true
+    }
+
+    /// Closes every window that ends at or before `time`, oldest first.
+    public func advance(to time: UInt64, emit: (JoinedEvent<Payload>) -> Void) {
+        while headIndex < entries.count, entries[headIndex].deadline <= time {
+            let entry = entries[headIndex]
+            entries[headIndex].payload = nil
+            headIndex += 1
+            guard let payload = entry.payload else { continue }  // emitted early
+            sequenceByID[entry.eventID] = nil
+            if entry.isDeferred && !entry.isActivated {
+                counters.droppedNotActivated += 1
+                continue
+            }
+            let rewarded = entry.rewardCount > 0
+            emit(JoinedEvent(eventID: entry.eventID, payload: payload,
+                             reward: rewarded ? entry.reward : settings.defaultReward,
+                             wasRewarded: rewarded))
+        }
+        compactIfWorthIt()
+    }
+
+    private func pendingIndex(of eventID: String) -> Int? {
+        guard let sequence = sequenceByID[eventID] else { return nil }
+        return Int(sequence - baseSequence)
+    }
+
+    private func emitEarlyIfReady(_ index: Int, emit: (JoinedEvent<Payload>) -> Void) {
+        guard settings.learnOnFirstReward, settings.aggregation == .earliest else { return }
+        let entry = entries[index]
+        guard entry.rewardCount > 0, !entry.isDeferred || entry.isActivated,
+              let payload = entry.payload else { return }
+        entries[index].payload = nil
+        sequenceByID[entry.eventID] = nil
+        emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: entry.reward, wasRewarded: true))
+    }
+
+    /// Drops emitted slots from the front once they are the larger part of the array.
+    private func compactIfWorthIt() {
+        if headIndex == entries.count {
+            baseSequence += UInt64(headIndex)
+            entries.removeAll(keepingCapacity: true)
+            headIndex = 0
+        } else if headIndex > 1024, headIndex * 2 > entries.count {
+            baseSequence += UInt64(headIndex)
+            entries.removeFirst(headIndex)
+            headIndex = 0
+        }
+    }
+}

@@ -1,0 +1,235 @@
+import CLibUV
+
+/// What the protocol layer does with the frames of one connection. Called on the loop thread.
+public protocol ConnectionHandler: AnyObject {
+    /// One whole frame's payload (valid only during the call). Responses are appended to
+    /// `connection.output`; they are written when the current batch of frames is done.
+    func handleFrame(_ payload: UnsafeRawBufferPointer, on connection: Connection) -> FrameDisposition
+    /// The peer announced a frame longer than the limit. The connection closes after this call
+    /// and after whatever the handler wrote has been sent.
+    func frameTooLarge(length: UInt64, on connection: Connection)
+    func connectionDidClose(_ connection: Connection)
+}
+
+public enum FrameDisposition {
+    /// Done with the frame.
+    case consumed
+    /// Cannot take the frame now (backpressure): keep it and every later byte unread, stop
+    /// reading from the peer until `resume()`.
+    case retryLater
+}
+
+/// One accepted client. Reads into a reused input buffer, hands whole frames to the handler
+/// and writes all the responses of one read in one go: `uv_try_write` first, and `uv_write`
+/// only for what the socket did not take. At most one `uv_write` is in flight; its bytes live in
+/// `inFlight` until the write callback.
+///
+/// Lifetime: the connection retains itself while its libuv handle is open (`handle.data`) and
+/// releases that reference in the close callback, after libuv has run any cancelled write callback.
+public final class Connection {
+    public let id: UInt64
+    /// Responses not yet handed to the socket.
+    public private(set) var output = ByteBuffer(capacity: 16 * 1024)
+    /// Whatever the protocol layer wants to keep per connection.
+    public var context: AnyObject?
+
+    let handle: UnsafeMutablePointer<uv_pipe_t>
+    private let writeRequest: UnsafeMutablePointer<uv_write_t>
+    private let input = ByteBuffer(capacity: 64 * 1024)
+    private var inFlight = ByteBuffer(capacity: 16 * 1024)
+    private let decoder: FrameDecoder
+    private unowned let handler: ConnectionHandler
+
+    public private(set) var isPaused = false
+    public private(set) var isClosed = false
+    private var isReading = false
+    private var isWriting = false
+    private var closeWhenFlushed = false
+    private var readingStopped = false
+
+    static let readChunk = 64 * 1024
+
+    init(id: UInt64, loop: EventLoop, decoder: FrameDecoder, handler: ConnectionHandler) throws(TransportError) {
+        self.id = id
+        self.decoder = decoder
+        self.handler = handler
+        handle = .allocate(capacity: 1)
+        writeRequest = .allocate(capacity: 1)
+        let status = uv_pipe_init(loop.raw, handle, 0)
+        guard status == 0 else {
+            handle.deallocate()
+            writeRequest.deallocate()
+            throw TransportError("creating a connection handle", UVError(status))
+        }
+        handle.pointee.data = Unmanaged.passRetained(self).toOpaque()
+    }
+
+    var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    func startReading() {
+        guard !isClosed, !isReading, !isPaused, !readingStopped else { return }
+        let status = uv_read_start(stream, allocateReadBuffer, connectionDidRead)
+        if status < 0 { close(); return }
+        isReading = true
+    }
+
+    private func stopReadingFromPeer() {
+        guard isReading else { return }
+        uv_read_stop(stream)
+        isReading = false
+    }
+
+    /// Stops reading new bytes for good (shutdown); frames already read are still answered.
+    public func stopReading() {
+        readingStopped = true
+        stopReadingFromPeer()
+        if !isPaused { closeAfterFlush() }
+    }
+
+    /// Processes frames held back by backpressure, then reads from the peer again.
+    public func resume() {
+        guard isPaused, !isClosed else { return }
+        isPaused = false
+        processInput()
+        if readingStopped, !isPaused { closeAfterFlush() }
+        startReading()
+    }
+
+    /// Has frames waiting because of backpressure.
+    public var hasHeldFrames: Bool { isPaused }
+
+    fileprivate func readBuffer() -> uv_buf_t {
+        let region = input.reserveWritable(Self.readChunk)
+        return uv_buf_init(region.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(region.count))
+    }
+
+    fileprivate func didRead(_ count: Int) {
+        if count > 0 {
+            input.commitWritten(count)
+            processInput()
+        } else if count < 0 {
+            // End of stream or a reset: answer what was read completely, then close.
+            stopReadingFromPeer()
+            readingStopped = true
+            if Int32(count) == UVError.endOfFile.code { closeAfterFlush() } else { close() }
+        }
+    }
+
+    private func processInput() {
+        while !isClosed, !isPaused {
+            let bytes = input.readableBytes
+            switch decoder.decode(bytes) {
+            case .frame(let offset, let count):
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+                switch handler.handleFrame(payload, on: self) {
+                case .consumed:
+                    input.consume(offset + count)
+                case .retryLater:
+                    isPaused = true
+                    stopReadingFromPeer()
+                }
+            case .needMoreBytes:
+                flush()
+                return
+            case .tooLarge(let length):
+                handler.frameTooLarge(length: length, on: self)
+                input.clear()
+                stopReadingFromPeer()
+                readingStopped = true
+                closeAfterFlush()
+                return
+            }
+        }
+        flush()
+    }
+
+    /// Sends what `output` holds.
+    public func flush() {
+        guard !isClosed, !isWriting, !output.isEmpty else {
+            if closeWhenFlushed, !isWriting, output.isEmpty { close() }
+            return
+        }
+        let bytes = output.readableBytes
+        var buffer = uv_buf_init(
+            UnsafeMutableRawPointer(mutating: bytes.baseAddress!).assumingMemoryBound(to: CChar.self),
+            UInt32(bytes.count))
+        let written = uv_try_write(stream, &buffer, 1)
+        if written > 0 {
+            output.consume(Int(written))
+        } else if written < 0, written != Int32(UV_EAGAIN.rawValue) {
+            close()
+            return
+        }
+        if output.isEmpty {
+            if closeWhenFlushed { close() }
+            return
+        }
+        // The socket is full: hand the rest to libuv, which owns those bytes until the callback.
+        swap(&inFlight, &output)
+        let pending = inFlight.readableBytes
+        var rest = uv_buf_init(
+            UnsafeMutableRawPointer(mutating: pending.baseAddress!).assumingMemoryBound(to: CChar.self),
+            UInt32(pending.count))
+        let status = uv_write(writeRequest, stream, &rest, 1, connectionDidWrite)
+        if status < 0 { close(); return }
+        isWriting = true
+    }
+
+    fileprivate func didWrite(status: Int32) {
+        isWriting = false
+        inFlight.clear()
+        if status < 0 { close(); return }
+        flush()
+    }
+
+    /// Output bytes accepted but not yet on the socket (slow readers hold memory here).
+    public var unsentByteCount: Int { output.readableCount + inFlight.readableCount }
+
+    /// Closes once everything written so far has been sent.
+    public func closeAfterFlush() {
+        closeWhenFlushed = true
+        if !isWriting, output.isEmpty { close() }
+    }
+
+    /// Closes now; unsent output is dropped.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        isReading = false
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), connectionClosed)
+    }
+
+    fileprivate func finishClose() {
+        handler.connectionDidClose(self)
+        writeRequest.deallocate()
+    }
+}
+
+private func allocateReadBuffer(
+    _ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buffer: UnsafeMutablePointer<uv_buf_t>?
+) {
+    guard let handle, let buffer, let data = handle.pointee.data else { return }
+    buffer.pointee = Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue().readBuffer()
+}
+
+private func connectionDidRead(
+    _ stream: UnsafeMutablePointer<uv_stream_t>?, _ count: Int, _ buffer: UnsafePointer<uv_buf_t>?
+) {
+    guard let data = stream?.pointee.data else { return }
+    Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue().didRead(count)
+}
+
+private func connectionDidWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
+    guard let data = request?.pointee.handle.pointee.data else { return }
+    Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue().didWrite(status: status)
+}
+
+private func connectionClosed(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    guard let handle, let data = handle.pointee.data else { return }
+    let connection = Unmanaged<Connection>.fromOpaque(data).takeRetainedValue()
+    handle.pointee.data = nil
+    connection.finishClose()
+    UnsafeMutableRawPointer(handle).deallocate()
+}

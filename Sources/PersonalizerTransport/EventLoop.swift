@@ -1,0 +1,100 @@
+import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The I/O thread's libuv loop. Everything reachable from it (listener, connections, handlers)
+/// belongs to the thread that calls `run()`; the only way in from other threads is `waker`.
+public final class EventLoop {
+    let raw: UnsafeMutablePointer<uv_loop_t>
+    private let async: UnsafeMutablePointer<uv_async_t>
+    private var wakeHandlers: [() -> Void] = []
+    private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
+    private var signalHandler: ((Int32) -> Void)?
+    private var closed = false
+
+    public init() throws(TransportError) {
+        raw = .allocate(capacity: 1)
+        try UVError.check(uv_loop_init(raw), "initializing the event loop")
+        async = .allocate(capacity: 1)
+        try UVError.check(uv_async_init(raw, async, eventLoopWoken), "creating the loop's wake-up handle")
+        raw.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        precondition(closed, "EventLoop released without close()")
+        raw.deallocate()
+    }
+
+    /// A handle other threads may use to make the loop run its wake handlers.
+    public var waker: LoopWaker { LoopWaker(async: async) }
+
+    /// Runs `handler` on the loop thread after any `waker.wake()` (wake-ups coalesce).
+    public func onWake(_ handler: @escaping () -> Void) { wakeHandlers.append(handler) }
+
+    /// Calls `handler` on the loop thread when one of `signals` arrives.
+    public func onSignals(_ signals: [Int32], _ handler: @escaping (Int32) -> Void) throws(TransportError) {
+        signalHandler = handler
+        for number in signals {
+            let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
+            try UVError.check(uv_signal_init(raw, handle), "watching signal \(number)")
+            handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            try UVError.check(uv_signal_start(handle, signalArrived, number), "watching signal \(number)")
+            signalHandles.append(handle)
+        }
+    }
+
+    /// Stops watching signals and wake-ups, so `run()` returns once the remaining handles close.
+    public func closeLoopHandles() {
+        for handle in signalHandles {
+            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
+        }
+        signalHandles.removeAll()
+        if !uv_is_closing(UnsafeRawPointer(async).assumingMemoryBound(to: uv_handle_t.self)).toBool {
+            uv_close(UnsafeMutableRawPointer(async).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
+        }
+    }
+
+    /// Runs until no handle is active. Returns after `closeLoopHandles()` and every connection
+    /// and listener has closed.
+    public func run() {
+        uv_run(raw, UV_RUN_DEFAULT)
+    }
+
+    /// Releases the loop's resources; call after `run()` returned.
+    public func close() {
+        guard !closed else { return }
+        // Let close callbacks that are still due run, then free the loop.
+        uv_run(raw, UV_RUN_NOWAIT)
+        uv_loop_close(raw)
+        closed = true
+    }
+
+    fileprivate func runWakeHandlers() { for handler in wakeHandlers { handler() } }
+    fileprivate func deliver(signal: Int32) { signalHandler?(signal) }
+}
+
+extension Int32 {
+    fileprivate var toBool: Bool { self != 0 }
+}
+
+/// Wakes an `EventLoop` from any thread (libuv's one thread-safe call). Calls coalesce.
+public struct LoopWaker: @unchecked Sendable {
+    fileprivate let async: UnsafeMutablePointer<uv_async_t>
+    public func wake() { uv_async_send(async) }
+}
+
+private func eventLoopWoken(_ handle: UnsafeMutablePointer<uv_async_t>?) {
+    guard let data = handle?.pointee.loop.pointee.data else { return }
+    Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runWakeHandlers()
+}
+
+private func signalArrived(_ handle: UnsafeMutablePointer<uv_signal_t>?, _ number: Int32) {
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().deliver(signal: number)
+}
+
+/// Close callback for handles allocated with `UnsafeMutablePointer.allocate` and owned by nobody else.
+func freeClosedHandle(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
+    if let handle { UnsafeMutableRawPointer(handle).deallocate() }
+}

@@ -1,0 +1,126 @@
+import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Listens on a Unix domain socket path and hands each accepted connection to `handler`.
+public final class UnixListener {
+    public let path: String
+    private let loop: EventLoop
+    private let handle: UnsafeMutablePointer<uv_pipe_t>
+    private let decoder: FrameDecoder
+    private unowned let handler: ConnectionHandler
+    private var nextConnectionID: UInt64 = 1
+    private var open = true
+    /// Called for each accepted connection, before its first read.
+    public var onAccept: ((Connection) -> Void)?
+
+    /// Binds and listens. A socket file left by a server that is gone is replaced; a live
+    /// server on the same path is an error, as is a path too long for `sun_path`.
+    public init(loop: EventLoop, path: String, maxFrameBytes: Int, handler: ConnectionHandler,
+                backlog: Int32 = 511) throws(TransportError) {
+        self.path = path
+        self.loop = loop
+        self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
+        self.handler = handler
+        try Self.checkPathLength(path)
+        try Self.removeStaleSocket(at: path)
+        handle = .allocate(capacity: 1)
+        let status = uv_pipe_init(loop.raw, handle, 0)
+        guard status == 0 else {
+            handle.deallocate()
+            throw TransportError("creating the listening socket", UVError(status))
+        }
+        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let bound = uv_pipe_bind(handle, path)
+        if bound < 0 {
+            closeHandle(unlink: false)
+            throw TransportError("binding \(path)", UVError(bound))
+        }
+        let listening = uv_listen(stream, backlog, connectionArrived)
+        if listening < 0 {
+            closeHandle(unlink: true)
+            throw TransportError("listening on \(path)", UVError(listening))
+        }
+    }
+
+    private var stream: UnsafeMutablePointer<uv_stream_t> {
+        UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    /// Stops accepting and removes the socket file.
+    public func close() {
+        guard open else { return }
+        closeHandle(unlink: true)
+    }
+
+    private func closeHandle(unlink removeFile: Bool) {
+        open = false
+        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
+        if removeFile { unlink(path) }
+    }
+
+    fileprivate func accept() {
+        guard open else { return }
+        let connection: Connection
+        do {
+            connection = try Connection(id: nextConnectionID, loop: loop, decoder: decoder, handler: handler)
+        } catch {
+            return
+        }
+        nextConnectionID += 1
+        if uv_accept(stream, connection.stream) != 0 {
+            connection.close()
+            return
+        }
+        onAccept?(connection)
+        connection.startReading()
+    }
+
+    static func checkPathLength(_ path: String) throws(TransportError) {
+        let limit = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+        if path.utf8.count > limit {
+            throw TransportError(
+                "socket path is \(path.utf8.count) bytes, longer than the \(limit) a Unix socket address holds: \(path)")
+        }
+        if path.isEmpty { throw TransportError("socket path is empty") }
+    }
+
+    /// A socket file nobody listens on is stale (its server died); anything else at the path stays.
+    static func removeStaleSocket(at path: String) throws(TransportError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw TransportError("\(path) exists and is not a socket; refusing to replace it")
+        }
+        if isAcceptingConnections(path) {
+            throw TransportError("another server is already listening on \(path)")
+        }
+        unlink(path)
+    }
+
+    /// Whether something accepts connections on the socket at `path` right now.
+    static func isAcceptingConnections(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+}
+
+private func connectionArrived(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
+    guard status == 0, let data = server?.pointee.data else { return }
+    Unmanaged<UnixListener>.fromOpaque(data).takeUnretainedValue().accept()
+}
