@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "PersonalizerEngine", dependencies: ["PersonalizerModel"]),
         // protocol: protobuf-c messages <-> engine calls, framing.
         .target(name: "PersonalizerProtocol",
-                dependencies: ["PersonalizerProto", "CProtobufC", "PersonalizerEngine", "PersonalizerModel"]),
+                dependencies: ["PersonalizerProto", "CProtobufC", "PersonalizerEngine", "PersonalizerModel",
+                               "PersonalizerTransport"]),
         // transport: the libuv loop, the Unix socket listener, connections.
         .target(name: "PersonalizerTransport", dependencies: ["CLibUV"]),
         // server: wires transport -> protocol -> engine; start-up and shutdown.
@@ -43,6 +44,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "PersonalizerModelTests", dependencies: ["PersonalizerModel"]),
+        .testTarget(name: "PersonalizerTransportTests", dependencies: ["PersonalizerTransport"]),
         .testTarget(name: "PersonalizerEngineTests", dependencies: ["PersonalizerEngine", "PersonalizerModel"]),
         .testTarget(name: "PersonalizerProtocolTests",
                     dependencies: ["PersonalizerProtocol", "PersonalizerProto", "CProtobufC"]),

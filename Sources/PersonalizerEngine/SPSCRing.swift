@@ -10,8 +10,9 @@ import Synchronization
 /// - The producer writes a slot, then publishes it with a release store of `tail`; the consumer
 ///   reads `tail` with acquire before touching the slots below it. Symmetrically the consumer
 ///   publishes freed slots with a release store of `head`, once per drained batch.
-/// - Each side keeps a private copy of the other side's index and reloads it (acquire) only when
-///   the ring looks full (producer) or empty (consumer), so the shared cache lines move rarely.
+/// - The producer keeps a private copy of `head` and reloads it (acquire) only when the ring looks
+///   full; the consumer reads `tail` once per drained batch. So the shared cache lines move once
+///   per batch, not once per element.
 /// - The two sides' fields sit on separate cache lines so they do not false-share.
 ///
 /// Memory: `capacity` slots are allocated once; elements are moved in and out, never copied
@@ -28,7 +29,6 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     // Consumer's cache line.
     private let head = Atomic<Int>(0)
-    private var cachedTail = 0
     private let consumerPadding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)
         = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
@@ -81,12 +81,11 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     /// - Returns: how many elements were drained.
     @discardableResult
     public func drain(limit: Int = .max, _ body: (consuming Element) -> Void) -> Int {
+        // One acquire load of `tail` per batch: a drain takes everything published so far.
         let start = head.load(ordering: .relaxed)
-        if start == cachedTail {
-            cachedTail = tail.load(ordering: .acquiring)
-            if start == cachedTail { return 0 }
-        }
-        let end = start + min(cachedTail - start, limit)
+        let published = tail.load(ordering: .acquiring)
+        if start == published { return 0 }
+        let end = start + min(published - start, limit)
         var position = start
         while position != end {
             body((slots + (position & mask)).move())

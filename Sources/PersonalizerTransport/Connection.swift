@@ -190,7 +190,7 @@ public final class Connection {
     /// Closes once everything written so far has been sent.
     public func closeAfterFlush() {
         closeWhenFlushed = true
-        if !isWriting, output.isEmpty { close() }
+        flush()
     }
 
     /// Closes now; unsent output is dropped.

@@ -1,0 +1,50 @@
+import Synchronization
+
+/// A counter written by one thread and read by any: the writer adds with a plain load and
+/// store (no locked instruction on the hot path), readers load.
+public struct SingleWriterCounter: ~Copyable, Sendable {
+    private let value = Atomic<UInt64>(0)
+
+    public init() {}
+
+    /// Writer thread only.
+    @inline(__always)
+    public func add(_ amount: UInt64 = 1) {
+        value.store(value.load(ordering: .relaxed) &+ amount, ordering: .releasing)
+    }
+
+    /// Writer thread only.
+    public func set(_ newValue: UInt64) { value.store(newValue, ordering: .releasing) }
+
+    @inline(__always)
+    public func load() -> UInt64 { value.load(ordering: .acquiring) }
+}
+
+/// What Status reports for one loop. Each counter has one writer: the I/O thread for calls,
+/// the trainer for what it learned and published.
+public final class LoopCounters: Sendable {
+    // Written by the I/O thread.
+    public let rankCalls = SingleWriterCounter()
+    public let rewardCalls = SingleWriterCounter()
+    public let activateCalls = SingleWriterCounter()
+    public let backpressureStalls = SingleWriterCounter()
+
+    // Written by the trainer.
+    public let learnedEvents = SingleWriterCounter()
+    /// Ranked events the trainer is done with: learned, dropped, or refused as duplicates.
+    public let resolvedEvents = SingleWriterCounter()
+    public let unmatchedRewards = SingleWriterCounter()
+    public let unmatchedActivations = SingleWriterCounter()
+    public let droppedNotActivated = SingleWriterCounter()
+    public let modelVersion = SingleWriterCounter()
+    public let publishedAtMilliseconds = SingleWriterCounter()
+
+    public init() {}
+
+    /// Ranked events not learned or dropped yet: in the ring, or waiting for reward or wait time.
+    public var pendingEvents: UInt64 {
+        let resolved = resolvedEvents.load()
+        let ranked = rankCalls.load()
+        return ranked > resolved ? ranked - resolved : 0
+    }
+}

@@ -1,0 +1,467 @@
+import CProtobufC
+import PersonalizerEngine
+import PersonalizerModel
+import PersonalizerProto
+import PersonalizerTransport
+
+/// What became of one request frame.
+public enum ProcessOutcome {
+    /// Answered (the response, or an error, is in the output).
+    case done
+    /// The loop's ring is full: nothing was answered or changed; process the same frame again
+    /// once the loop has room.
+    case retryLater(LearningLoop)
+}
+
+/// Turns request frames into responses: decode (protobuf-c) → validate → engine → encode.
+///
+/// Owned by the I/O thread; all of its scratch space (hashed features, scores, the response's
+/// ranked actions, the id table) is reused from one request to the next.
+public final class RequestProcessor {
+    public let limits: ServerLimits
+    private let loops: [String: LearningLoop]
+    private let loopNamesForErrors: String
+    private let clock: EngineClock
+
+    private var shared = HashedFeatures()
+    private var candidates: [HashedFeatures] = []
+    private var candidateRequestIndex: [Int] = []
+    private var isExcluded: [Bool] = []
+    private var order: [Int] = []
+    private var idTable = ActionIDTable()
+    private var namespacesSeen = 0
+    private var featuresSeen = 0
+    private var idGenerator = EventIDGenerator()
+    private let costs: UnsafeMutableBufferPointer<Double>
+    private let probabilities: UnsafeMutableBufferPointer<Double>
+    private let rankedActions: UnsafeMutablePointer<Personalizer__V1__RankedAction>
+    private let rankedPointers: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__RankedAction>?>
+    private let generatedID: UnsafeMutablePointer<CChar>
+
+    public init(loops: [String: LearningLoop], limits: ServerLimits, clock: EngineClock = SystemClock()) {
+        self.loops = loops
+        self.limits = limits
+        self.clock = clock
+        loopNamesForErrors = loops.keys.sorted().joined(separator: ", ")
+        let maxActions = limits.maxActionsPerRank
+        costs = .allocate(capacity: maxActions)
+        probabilities = .allocate(capacity: maxActions)
+        rankedActions = .allocate(capacity: maxActions)
+        rankedPointers = .allocate(capacity: maxActions)
+        generatedID = .allocate(capacity: 64)
+        for index in 0..<maxActions {
+            personalizer__v1__ranked_action__init(rankedActions + index)
+            rankedPointers[index] = rankedActions + index
+        }
+    }
+
+    deinit {
+        costs.deallocate()
+        probabilities.deallocate()
+        rankedActions.deallocate()
+        rankedPointers.deallocate()
+        generatedID.deallocate()
+    }
+
+    // MARK: dispatch
+
+    /// Handles one request frame, appending one framed response to `output` unless it returns
+    /// `.retryLater`.
+    public func process(_ frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
+        guard let request = personalizer__v1__request__unpack(
+            nil, frame.count, frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        else {
+            writeError(id: 0, RequestError(.invalidArgument,
+                "the frame (\(frame.count) bytes) is not a valid personalizer.v1.Request message"), into: output)
+            return .done
+        }
+        defer { personalizer__v1__request__free_unpacked(request, nil) }
+        let id = request.pointee.id
+        let loopBytes = request.pointee.loop.bytes
+        let loopName = loopBytes.count == 0 ? Configuration.defaultLoopName : loopBytes.string
+        guard let loop = loops[loopName] else {
+            writeError(id: id, RequestError(.notFound,
+                "no loop named \(loopBytes.quoted()) (loops: \(loopNamesForErrors))"), into: output)
+            return .done
+        }
+        switch request.pointee.call_case {
+        case PERSONALIZER__V1__REQUEST__CALL_RANK:
+            return rank(request.pointee.rank.pointee, id: id, loop: loop, into: output)
+        case PERSONALIZER__V1__REQUEST__CALL_REWARD:
+            return reward(request.pointee.reward.pointee, id: id, loop: loop, into: output)
+        case PERSONALIZER__V1__REQUEST__CALL_ACTIVATE:
+            return activate(request.pointee.activate.pointee, id: id, loop: loop, into: output)
+        case PERSONALIZER__V1__REQUEST__CALL_STATUS:
+            status(id: id, loop: loop, into: output)
+            return .done
+        default:
+            writeError(id: id, RequestError(.invalidArgument,
+                "the request has no call set (expected rank, reward, activate or status)"), into: output)
+            return .done
+        }
+    }
+
+    /// The answer to a frame whose length prefix is over the limit (the connection closes after it).
+    public func writeFrameTooLarge(length: UInt64, into output: ByteBuffer) {
+        writeError(id: 0, RequestError(.resourceExhausted,
+            "frame of \(length) bytes is larger than the limit of \(limits.maxFrameBytes) bytes; closing the connection"),
+            into: output)
+    }
+
+    // MARK: Rank
+
+    private func rank(_ request: Personalizer__V1__RankRequest, id: UInt64, loop: LearningLoop,
+                      into output: ByteBuffer) -> ProcessOutcome {
+        do {
+            try prepareRank(request)
+        } catch {
+            writeError(id: id, error, into: output)
+            return .done
+        }
+        // The event id: the client's, or a new one.
+        var eventIDBytes = request.event_id.bytes
+        if eventIDBytes.count == 0 {
+            let length = idGenerator.write(into: generatedID)
+            eventIDBytes = UnsafeRawBufferPointer(start: generatedID, count: length)
+        } else if eventIDBytes.count > limits.maxIdLength {
+            writeError(id: id, RequestError(.invalidArgument,
+                "rank: event id of \(eventIDBytes.count) bytes is longer than the limit of \(limits.maxIdLength)"),
+                into: output)
+            return .done
+        }
+        let eventID = eventIDBytes.string
+        let now = clock.nowNanoseconds()
+        let producer = loop.producer
+        if producer.isPending(eventID, now: now) {
+            writeError(id: id, RequestError(.alreadyExists,
+                "rank: event id \(eventIDBytes.quoted()) is still pending (its reward window has not closed)"),
+                into: output)
+            return .done
+        }
+        guard producer.reserveSlot() else { return .retryLater(loop) }
+
+        // Score, explore, sample.
+        let snapshot = producer.snapshot()
+        let count = candidates.count
+        let costs = UnsafeMutableBufferPointer(rebasing: self.costs[0..<count])
+        let probabilities = UnsafeMutableBufferPointer(rebasing: self.probabilities[0..<count])
+        candidates.withUnsafeBufferPointer { actions in
+            snapshot.model.predictCosts(shared: shared, actions: actions, into: costs)
+        }
+        loop.policy.exploration.probabilities(
+            costs: UnsafeBufferPointer(costs), examplesLearned: snapshot.model.examplesLearned, into: probabilities)
+        let chosen = Sampling.sample(probabilities: UnsafeBufferPointer(probabilities),
+                                     seed: Sampling.seed(eventID: eventIDBytes))
+
+        // Ranking: the chosen action, the other candidates by probability (then predicted cost,
+        // then request order), the excluded ones last with probability 0.
+        order.removeAll(keepingCapacity: true)
+        for index in 0..<count where index != chosen { order.append(index) }
+        insertionSort(&order) { a, b in
+            if probabilities[a] != probabilities[b] { return probabilities[a] > probabilities[b] }
+            if costs[a] != costs[b] { return costs[a] < costs[b] }
+            return a < b
+        }
+        let actions = request.actions!
+        var position = 0
+        func place(_ requestIndex: Int, _ probability: Double) {
+            rankedActions[position].id = actions[requestIndex]!.pointee.id
+            rankedActions[position].probability = probability
+            position += 1
+        }
+        place(candidateRequestIndex[chosen], probabilities[chosen])
+        for candidate in order { place(candidateRequestIndex[candidate], probabilities[candidate]) }
+        for requestIndex in 0..<request.n_actions where isExcluded[requestIndex] { place(requestIndex, 0) }
+
+        let example = RankedExample(shared: shared, actions: candidates, chosenIndex: chosen,
+                                    probability: probabilities[chosen], modelVersion: snapshot.version)
+        producer.submit(.rank(eventID: eventID, time: now, deferred: request.defer_activation != 0, example: example))
+
+        var rankResponse = Personalizer__V1__RankResponse()
+        personalizer__v1__rank_response__init(&rankResponse)
+        rankResponse.n_ranking = position
+        rankResponse.ranking = rankedPointers
+        rankResponse.model_version = snapshot.version
+        let eventIDPointer = eventIDBytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }!
+            .assumingMemoryBound(to: CChar.self)
+        // The generated id is NUL-terminated in its buffer; a client's id is inside the request.
+        rankResponse.event_id = eventIDPointer
+        rankResponse.reward_action_id = rankedActions[0].id
+        withUnsafeMutablePointer(to: &rankResponse) { pointer in
+            var response = Personalizer__V1__Response()
+            personalizer__v1__response__init(&response)
+            response.id = id
+            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_RANK
+            response.rank = pointer
+            write(&response, into: output)
+        }
+        return .done
+    }
+
+    /// Validates a Rank and hashes its features into the scratch buffers.
+    private func prepareRank(_ request: Personalizer__V1__RankRequest) throws(RequestError) {
+        let actionCount = request.n_actions
+        guard actionCount > 0 else { throw RequestError(.invalidArgument, "rank: no actions given") }
+        guard actionCount <= limits.maxActionsPerRank else {
+            throw RequestError(.invalidArgument,
+                "rank: \(actionCount) actions, more than the limit of \(limits.maxActionsPerRank)")
+        }
+        namespacesSeen = 0
+        featuresSeen = 0
+        idTable.reset(expecting: actionCount)
+        let actions = request.actions!
+        for index in 0..<actionCount {
+            let idBytes = actions[index]!.pointee.id.bytes
+            guard idBytes.count > 0 else { throw RequestError(.invalidArgument, "rank: action \(index) has an empty id") }
+            guard idBytes.count <= limits.maxIdLength else {
+                throw RequestError(.invalidArgument,
+                    "rank: action \(index) has an id of \(idBytes.count) bytes, longer than the limit of \(limits.maxIdLength)")
+            }
+            if let earlier = idTable.insert(idBytes) {
+                throw RequestError(.invalidArgument,
+                    "rank: duplicate action id \(idBytes.quoted()) (actions \(earlier) and \(index))")
+            }
+        }
+        isExcluded.removeAll(keepingCapacity: true)
+        isExcluded.append(contentsOf: repeatElement(false, count: actionCount))
+        for index in 0..<request.n_excluded_action_ids {
+            let idBytes = request.excluded_action_ids[index]!.bytes
+            guard let actionIndex = idTable.index(of: idBytes) else {
+                throw RequestError(.invalidArgument,
+                    "rank: excluded action id \(idBytes.quoted()) is not one of the actions")
+            }
+            isExcluded[actionIndex] = true
+        }
+
+        shared.removeAll(keepingCapacity: true)
+        try hashNamespaces(request.context_features, count: request.n_context_features, into: &shared, owner: "context")
+
+        var candidateCount = 0
+        candidateRequestIndex.removeAll(keepingCapacity: true)
+        for index in 0..<actionCount where !isExcluded[index] {
+            if candidates.count == candidateCount { candidates.append(HashedFeatures()) }
+            candidates[candidateCount].removeAll(keepingCapacity: true)
+            let action = actions[index]!.pointee
+            try hashNamespaces(action.features, count: action.n_features, into: &candidates[candidateCount],
+                               owner: "action \(action.id.bytes.quoted())")
+            candidateRequestIndex.append(index)
+            candidateCount += 1
+        }
+        guard candidateCount > 0 else {
+            throw RequestError(.invalidArgument, "rank: every action is excluded")
+        }
+        if candidates.count > candidateCount { candidates.removeLast(candidates.count - candidateCount) }
+        // Excluded actions' features are not hashed, but they are checked all the same.
+        for index in 0..<actionCount where isExcluded[index] {
+            let action = actions[index]!.pointee
+            try checkNamespaces(action.features, count: action.n_features, owner: "action \(action.id.bytes.quoted())")
+        }
+    }
+
+    private func hashNamespaces(
+        _ namespaces: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__Namespace>?>?, count: Int,
+        into features: inout HashedFeatures, owner: @autoclosure () -> String
+    ) throws(RequestError) {
+        for index in 0..<count {
+            let namespace = namespaces![index]!.pointee
+            try countNamespace(namespace, owner: owner())
+            features.beginNamespace(name: namespace.name.bytes)
+            for featureIndex in 0..<namespace.n_features {
+                let feature = namespace.features[featureIndex]!.pointee
+                switch feature.value_case {
+                case PERSONALIZER__V1__FEATURE__VALUE_TEXT:
+                    features.addText(name: feature.name.bytes, value: feature.text.bytes)
+                case PERSONALIZER__V1__FEATURE__VALUE_NUMBER:
+                    try checkNumber(feature, namespace: namespace, owner: owner())
+                    features.addNumber(name: feature.name.bytes, value: feature.number)
+                default:
+                    throw missingValue(feature, namespace: namespace, owner: owner())
+                }
+            }
+        }
+    }
+
+    private func checkNamespaces(
+        _ namespaces: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__Namespace>?>?, count: Int,
+        owner: @autoclosure () -> String
+    ) throws(RequestError) {
+        for index in 0..<count {
+            let namespace = namespaces![index]!.pointee
+            try countNamespace(namespace, owner: owner())
+            for featureIndex in 0..<namespace.n_features {
+                let feature = namespace.features[featureIndex]!.pointee
+                switch feature.value_case {
+                case PERSONALIZER__V1__FEATURE__VALUE_TEXT: break
+                case PERSONALIZER__V1__FEATURE__VALUE_NUMBER: try checkNumber(feature, namespace: namespace, owner: owner())
+                default: throw missingValue(feature, namespace: namespace, owner: owner())
+                }
+            }
+        }
+    }
+
+    private func countNamespace(_ namespace: Personalizer__V1__Namespace, owner: @autoclosure () -> String) throws(RequestError) {
+        namespacesSeen += 1
+        featuresSeen += namespace.n_features
+        if namespacesSeen > limits.maxNamespacesPerRank {
+            throw RequestError(.invalidArgument,
+                "rank: more than the limit of \(limits.maxNamespacesPerRank) namespaces (at \(owner()))")
+        }
+        if featuresSeen > limits.maxFeaturesPerRank {
+            throw RequestError(.invalidArgument,
+                "rank: more than the limit of \(limits.maxFeaturesPerRank) features (at \(owner()))")
+        }
+    }
+
+    private func checkNumber(_ feature: Personalizer__V1__Feature, namespace: Personalizer__V1__Namespace,
+                             owner: @autoclosure () -> String) throws(RequestError) {
+        let value = feature.number
+        guard value.isFinite, Float(value).isFinite else {
+            throw RequestError(.invalidArgument,
+                "rank: feature \(feature.name.bytes.quoted()) in namespace \(namespace.name.bytes.quoted()) of \(owner()) "
+                + "is \(value), not a finite number\(value.isFinite ? " in single-precision range" : "")")
+        }
+    }
+
+    private func missingValue(_ feature: Personalizer__V1__Feature, namespace: Personalizer__V1__Namespace,
+                              owner: String) -> RequestError {
+        RequestError(.invalidArgument,
+            "rank: feature \(feature.name.bytes.quoted()) in namespace \(namespace.name.bytes.quoted()) of \(owner) has no value (set text or number)")
+    }
+
+    // MARK: Reward, Activate, Status
+
+    private func reward(_ request: Personalizer__V1__RewardRequest, id: UInt64, loop: LearningLoop,
+                        into output: ByteBuffer) -> ProcessOutcome {
+        let eventIDBytes = request.event_id.bytes
+        if let error = checkEventID(eventIDBytes, call: "reward") {
+            writeError(id: id, error, into: output)
+            return .done
+        }
+        guard request.value.isFinite else {
+            writeError(id: id, RequestError(.invalidArgument,
+                "reward: value \(request.value) for event \(eventIDBytes.quoted()) is not a finite number"), into: output)
+            return .done
+        }
+        guard loop.producer.reserveSlot() else { return .retryLater(loop) }
+        loop.producer.submit(.reward(eventID: eventIDBytes.string, time: clock.nowNanoseconds(), value: request.value))
+        var reward = Personalizer__V1__RewardResponse()
+        personalizer__v1__reward_response__init(&reward)
+        withUnsafeMutablePointer(to: &reward) { pointer in
+            var response = Personalizer__V1__Response()
+            personalizer__v1__response__init(&response)
+            response.id = id
+            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_REWARD
+            response.reward = pointer
+            write(&response, into: output)
+        }
+        return .done
+    }
+
+    private func activate(_ request: Personalizer__V1__ActivateRequest, id: UInt64, loop: LearningLoop,
+                          into output: ByteBuffer) -> ProcessOutcome {
+        let eventIDBytes = request.event_id.bytes
+        if let error = checkEventID(eventIDBytes, call: "activate") {
+            writeError(id: id, error, into: output)
+            return .done
+        }
+        guard loop.producer.reserveSlot() else { return .retryLater(loop) }
+        loop.producer.submit(.activate(eventID: eventIDBytes.string, time: clock.nowNanoseconds()))
+        var activate = Personalizer__V1__ActivateResponse()
+        personalizer__v1__activate_response__init(&activate)
+        withUnsafeMutablePointer(to: &activate) { pointer in
+            var response = Personalizer__V1__Response()
+            personalizer__v1__response__init(&response)
+            response.id = id
+            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ACTIVATE
+            response.activate = pointer
+            write(&response, into: output)
+        }
+        return .done
+    }
+
+    private func checkEventID(_ bytes: UnsafeRawBufferPointer, call: String) -> RequestError? {
+        if bytes.count == 0 { return RequestError(.invalidArgument, "\(call): event id is empty") }
+        if bytes.count > limits.maxIdLength {
+            return RequestError(.invalidArgument,
+                "\(call): event id of \(bytes.count) bytes is longer than the limit of \(limits.maxIdLength)")
+        }
+        return nil
+    }
+
+    private func status(id: UInt64, loop: LearningLoop, into output: ByteBuffer) {
+        let counters = loop.counters
+        var status = Personalizer__V1__StatusResponse()
+        personalizer__v1__status_response__init(&status)
+        status.model_version = counters.modelVersion.load()
+        status.rank_calls = counters.rankCalls.load()
+        status.reward_calls = counters.rewardCalls.load()
+        status.activate_calls = counters.activateCalls.load()
+        status.learned_events = counters.learnedEvents.load()
+        status.pending_events = counters.pendingEvents
+        status.unmatched_rewards = counters.unmatchedRewards.load()
+        status.unmatched_activations = counters.unmatchedActivations.load()
+        status.dropped_not_activated = counters.droppedNotActivated.load()
+        status.backpressure_stalls = counters.backpressureStalls.load()
+        status.published_at_unix_ms = counters.publishedAtMilliseconds.load()
+        withUnsafeMutablePointer(to: &status) { pointer in
+            var response = Personalizer__V1__Response()
+            personalizer__v1__response__init(&response)
+            response.id = id
+            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_STATUS
+            response.status = pointer
+            write(&response, into: output)
+        }
+    }
+
+    // MARK: encoding
+
+    private func writeError(id: UInt64, _ error: RequestError, into output: ByteBuffer) {
+        var message = error.message
+        message.withUTF8 { utf8 in
+            // protobuf-c wants a NUL-terminated string.
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: utf8.count + 1) { text in
+                utf8.withMemoryRebound(to: CChar.self) { source in
+                    _ = text.initialize(fromContentsOf: source)
+                }
+                text[utf8.count] = 0
+                var errorMessage = Personalizer__V1__Error()
+                personalizer__v1__error__init(&errorMessage)
+                errorMessage.code = error.code.rawValue
+                errorMessage.message = text.baseAddress
+                withUnsafeMutablePointer(to: &errorMessage) { pointer in
+                    var response = Personalizer__V1__Response()
+                    personalizer__v1__response__init(&response)
+                    response.id = id
+                    response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ERROR
+                    response.error = pointer
+                    write(&response, into: output)
+                }
+            }
+        }
+    }
+
+    /// Packs `response` behind its 4-byte big-endian length, straight into the output buffer.
+    private func write(_ response: inout Personalizer__V1__Response, into output: ByteBuffer) {
+        let size = personalizer__v1__response__get_packed_size(&response)
+        let region = output.reserveWritable(FrameDecoder.headerSize + size)
+        region.storeBytes(of: UInt32(size).bigEndian, as: UInt32.self)
+        let body = (region.baseAddress! + FrameDecoder.headerSize).assumingMemoryBound(to: UInt8.self)
+        let packed = personalizer__v1__response__pack(&response, body)
+        output.commitWritten(FrameDecoder.headerSize + packed)
+    }
+}
+
+/// Sorts a short array in place without allocating (rankings are at most a few hundred long).
+@inline(__always)
+private func insertionSort(_ values: inout [Int], by isOrderedBefore: (Int, Int) -> Bool) {
+    guard values.count > 1 else { return }
+    for index in 1..<values.count {
+        let value = values[index]
+        var position = index
+        while position > 0, isOrderedBefore(value, values[position - 1]) {
+            values[position] = values[position - 1]
+            position -= 1
+        }
+        values[position] = value
+    }
+}

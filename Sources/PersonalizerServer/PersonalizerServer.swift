@@ -1,0 +1,122 @@
+import Foundation
+import PersonalizerEngine
+import PersonalizerProtocol
+import PersonalizerTransport
+
+/// The server: one I/O thread (the caller of `run`) running the libuv loop, one trainer thread
+/// per learning loop. Frames go transport → `RequestProcessor` → the loop's ring → its trainer.
+public final class PersonalizerServer: ConnectionHandler {
+    public let socketPath: String
+    public let configuration: Configuration
+    private let eventLoop: EventLoop
+    private let processor: RequestProcessor
+    private let loops: [String: LearningLoop]
+    private var listener: UnixListener?
+    private var connections: [UInt64: Connection] = [:]
+    /// Connections paused because a loop's ring was full, by loop name, in the order they paused.
+    private var waitingForRoom: [String: [Connection]] = [:]
+    private var isShuttingDown = false
+    private var trainersStopped = false
+    private let log: (String) -> Void
+
+    /// Prints a line to standard output at once (it is often a pipe, which would buffer).
+    public static func printLine(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Builds the loops and binds the socket; `run()` then serves.
+    public init(configuration: Configuration, socketPath: String,
+                log: @escaping (String) -> Void = PersonalizerServer.printLine) throws {
+        self.socketPath = socketPath
+        self.configuration = configuration
+        self.log = log
+        eventLoop = try EventLoop()
+        let waker = eventLoop.waker
+        var loops: [String: LearningLoop] = [:]
+        for (name, settings) in configuration.loops {
+            loops[name] = try LearningLoop(name: name, settings: settings,
+                                           ringCapacity: configuration.limits.ringCapacity,
+                                           onSpaceAvailable: { waker.wake() })
+        }
+        self.loops = loops
+        processor = RequestProcessor(loops: loops, limits: configuration.limits)
+        eventLoop.onWake { [unowned self] in resumeWaitingConnections() }
+        do {
+            listener = try UnixListener(loop: eventLoop, path: socketPath,
+                                        maxFrameBytes: configuration.limits.maxFrameBytes, handler: self)
+        } catch {
+            eventLoop.closeLoopHandles()
+            eventLoop.run()
+            eventLoop.close()
+            throw error
+        }
+        listener?.onAccept = { [unowned self] connection in connections[connection.id] = connection }
+        try eventLoop.onSignals([SIGINT, SIGTERM]) { [unowned self] signal in
+            log("personalizerd: signal \(signal), shutting down")
+            beginShutdown()
+        }
+    }
+
+    /// Serves until SIGINT or SIGTERM: then stops accepting, answers what was already read,
+    /// stops the trainers, removes the socket file and returns.
+    public func run() {
+        for loop in loops.values { loop.start() }
+        log("personalizerd: listening on \(socketPath) (loops: \(loops.keys.sorted().joined(separator: ", ")))")
+        eventLoop.run()
+        stopTrainers()
+        eventLoop.close()
+        log("personalizerd: stopped")
+    }
+
+    /// Starts the same shutdown a signal does (loop thread only).
+    public func beginShutdown() {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        listener?.close()
+        listener = nil
+        for connection in connections.values { connection.stopReading() }
+        finishShutdownIfIdle()
+    }
+
+    private func finishShutdownIfIdle() {
+        guard isShuttingDown, connections.isEmpty else { return }
+        stopTrainers()
+        eventLoop.closeLoopHandles()
+    }
+
+    private func stopTrainers() {
+        guard !trainersStopped else { return }
+        trainersStopped = true
+        for loop in loops.values { loop.stop() }
+    }
+
+    private func resumeWaitingConnections() {
+        guard !waitingForRoom.isEmpty else { return }
+        let waiting = waitingForRoom
+        waitingForRoom.removeAll(keepingCapacity: true)
+        for connections in waiting.values {
+            for connection in connections where !connection.isClosed { connection.resume() }
+        }
+    }
+
+    // MARK: ConnectionHandler
+
+    public func handleFrame(_ payload: UnsafeRawBufferPointer, on connection: Connection) -> FrameDisposition {
+        switch processor.process(payload, into: connection.output) {
+        case .done:
+            return .consumed
+        case .retryLater(let loop):
+            waitingForRoom[loop.name, default: []].append(connection)
+            return .retryLater
+        }
+    }
+
+    public func frameTooLarge(length: UInt64, on connection: Connection) {
+        processor.writeFrameTooLarge(length: length, into: connection.output)
+    }
+
+    public func connectionDidClose(_ connection: Connection) {
+        connections[connection.id] = nil
+        finishShutdownIfIdle()
+    }
+}
