@@ -50,7 +50,7 @@ run: release
 	.build/release/personalizerd --data-dir $(DATA_DIR) $(CONFIG_FLAG)
 
 # --- tests ----------------------------------------------------------------------------------
-test: deps test-generated test-swift
+test: deps test-generated test-swift test-c-client test-python-client
 
 test-swift: deps-deb
 	$(SWIFT) build --build-tests
@@ -66,3 +66,7 @@ proto: deps
 
 clean:
 	rm -rf .build
+	$(MAKE) -C Clients/c clean
+	rm -rf Clients/python/build
+
+include mk/clients.mk
