@@ -1,0 +1,244 @@
+/// Unsafe view of one `HashedFeatures`, valid inside `withBlock`.
+struct FeatureBlock {
+    let indices: UnsafeBufferPointer<UInt32>
+    let values: UnsafeBufferPointer<Float>
+    let spans: UnsafeBufferPointer<NamespaceSpan>
+}
+
+extension HashedFeatures {
+    @inline(__always)
+    func withBlock<R>(_ body: (FeatureBlock) -> R) -> R {
+        storedIndices.withUnsafeBufferPointer { indices in
+            storedValues.withUnsafeBufferPointer { values in
+                storedSpans.withUnsafeBufferPointer { spans in
+                    body(FeatureBlock(indices: indices, values: values, spans: spans))
+                }
+            }
+        }
+    }
+}
+
+/// Receives every feature of an example: its unmasked hash and value. Runs of features that
+/// share an interaction prefix come in one call, so dot products can keep several partial
+/// sums (a single running sum is a chain of dependent float adds, the bottleneck).
+protocol FeatureKernel {
+    mutating func feature(_ hash: UInt32, _ value: Float)
+    /// Features `prefix ^ indices[j]` with values `scale * values[j]`, j in 0..<count.
+    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
+                      count: Int)
+}
+
+extension FeatureKernel {
+    @inline(__always)
+    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
+                      count: Int) {
+        for j in 0..<count { feature(prefix ^ indices[j], scale * values[j]) }
+    }
+}
+
+/// Where a dot product reads the weight of a feature hash.
+protocol WeightSource {
+    func weight(_ hash: UInt32) -> Float
+}
+
+/// Dot product of the visited features with a weight source, with four partial sums per run.
+/// Learner and snapshot share this code, so the same weights give bit-identical scores.
+struct DotKernel<Weights: WeightSource>: FeatureKernel {
+    let weights: Weights
+    var sum: Float = 0
+
+    init(_ weights: Weights) { self.weights = weights }
+
+    @inline(__always)
+    mutating func feature(_ hash: UInt32, _ value: Float) {
+        sum += weights.weight(hash) * value
+    }
+
+    @inline(__always)
+    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
+                      count: Int) {
+        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+        var j = 0
+        while j + 4 <= count {
+            s0 += weights.weight(prefix ^ indices[j]) * values[j]
+            s1 += weights.weight(prefix ^ indices[j + 1]) * values[j + 1]
+            s2 += weights.weight(prefix ^ indices[j + 2]) * values[j + 2]
+            s3 += weights.weight(prefix ^ indices[j + 3]) * values[j + 3]
+            j += 4
+        }
+        while j < count {
+            s0 += weights.weight(prefix ^ indices[j]) * values[j]
+            j += 1
+        }
+        sum += scale * ((s0 + s1) + (s2 + s3))
+    }
+}
+
+/// Which features of a (shared, action) example to visit. Scoring splits the example so the
+/// part that is the same for every action (shared features and their interactions among
+/// themselves) is computed once per request, not once per action.
+enum WalkPart {
+    case all
+    /// Linear shared features and interactions made only of shared features.
+    case sharedOnly
+    /// Everything else: action features, the constant, interactions touching the action.
+    case actionDependent
+}
+
+/// Enumerates the features of one ADF example the way VW sees it: the action's features, the
+/// shared features copied in after them (same-key namespaces merge, action first), the
+/// constant, and the policy's interactions over the union of namespaces. A self-interaction
+/// takes only pairs i <= j of the merged namespace.
+struct ExampleWalker {
+    let plan: InteractionPlan
+    let constant: Bool
+
+    @inline(__always)
+    func walk<K: FeatureKernel>(shared s: FeatureBlock, action a: FeatureBlock, sharedKeys: KeySet,
+                                actionKeys: KeySet, part: WalkPart, kernel: inout K) {
+        if part != .sharedOnly, let indices = a.indices.baseAddress, let values = a.values.baseAddress {
+            kernel.run(prefix: 0, scale: 1, indices: indices, values: values, count: a.indices.count)
+        }
+        if part != .actionDependent, let indices = s.indices.baseAddress, let values = s.values.baseAddress {
+            kernel.run(prefix: 0, scale: 1, indices: indices, values: values, count: s.indices.count)
+        }
+        if part != .sharedOnly && constant {
+            kernel.feature(FeatureHashing.constantHash, 1)
+        }
+        let keys = part == .sharedOnly ? sharedKeys : sharedKeys.union(actionKeys)
+        if plan.hasQuadratic {
+            var x = keys.next(from: 0)
+            while let k0 = x {
+                var y = keys.next(from: 0)
+                while let k1 = y {
+                    if plan.emitsQuadratic(k0, k1)
+                        && (part != .actionDependent || actionKeys.contains(UInt8(k0)) || actionKeys.contains(UInt8(k1))) {
+                        pair(UInt8(k0), UInt8(k1), a: a, s: s, part: part, kernel: &kernel)
+                    }
+                    y = keys.next(from: k1 + 1)
+                }
+                x = keys.next(from: k0 + 1)
+            }
+        }
+        if plan.hasCubic {
+            var x = keys.next(from: 0)
+            while let k0 = x {
+                var y = keys.next(from: k0)
+                while let k1 = y {
+                    var z = keys.next(from: k1)
+                    while let k2 = z {
+                        let touchesAction = actionKeys.contains(UInt8(k0)) || actionKeys.contains(UInt8(k1))
+                            || actionKeys.contains(UInt8(k2))
+                        if part != .actionDependent || touchesAction,
+                           let (t0, t1, t2) = plan.cubicArrangement(UInt8(k0), UInt8(k1), UInt8(k2)) {
+                            triple(t0, t1, t2, a: a, s: s, part: part, kernel: &kernel)
+                        }
+                        z = keys.next(from: k2 + 1)
+                    }
+                    y = keys.next(from: k1 + 1)
+                }
+                x = keys.next(from: k0 + 1)
+            }
+        }
+    }
+
+    /// Span `u` of the merged span list: the action's spans, then the shared ones.
+    @inline(__always)
+    private func span(_ u: Int, _ a: FeatureBlock, _ s: FeatureBlock) -> (FeatureBlock, NamespaceSpan) {
+        u < a.spans.count ? (a, a.spans[u]) : (s, s.spans[u - a.spans.count])
+    }
+
+    @inline(__always)
+    private func pair<K: FeatureKernel>(_ k0: UInt8, _ k1: UInt8, a: FeatureBlock, s: FeatureBlock,
+                                        part: WalkPart, kernel: inout K) {
+        let na = a.spans.count
+        let total = na + s.spans.count
+        let same = k0 == k1
+        let prime = FeatureHashing.interactionPrime
+        var u0 = part == .sharedOnly ? na : 0
+        while u0 < total {
+            let (b0, sp0) = span(u0, a, s)
+            if sp0.interactionKey == k0 && sp0.count > 0 {
+                let shared0 = u0 >= na
+                let first1 = max(same ? u0 : 0, part == .sharedOnly ? na : 0)
+                // Interactions touching the action must take their second element from it
+                // when the first is shared.
+                let end1 = part == .actionDependent && shared0 ? na : total
+                let start0 = Int(sp0.start)
+                for i in start0..<(start0 + Int(sp0.count)) {
+                    let h0 = prime &* b0.indices[i]
+                    let v0 = b0.values[i]
+                    var u1 = first1
+                    while u1 < end1 {
+                        let (b1, sp1) = span(u1, a, s)
+                        if sp1.interactionKey == k1 {
+                            let end = Int(sp1.start) + Int(sp1.count)
+                            let j = same && u1 == u0 ? i : Int(sp1.start)
+                            if j < end {
+                                kernel.run(prefix: h0, scale: v0, indices: b1.indices.baseAddress.unsafelyUnwrapped + j,
+                                           values: b1.values.baseAddress.unsafelyUnwrapped + j, count: end - j)
+                            }
+                        }
+                        u1 += 1
+                    }
+                }
+            }
+            u0 += 1
+        }
+    }
+
+    @inline(__always)
+    private func triple<K: FeatureKernel>(_ k0: UInt8, _ k1: UInt8, _ k2: UInt8, a: FeatureBlock,
+                                          s: FeatureBlock, part: WalkPart, kernel: inout K) {
+        let na = a.spans.count
+        let total = na + s.spans.count
+        let same01 = k0 == k1
+        let same12 = k1 == k2
+        let prime = FeatureHashing.interactionPrime
+        let sharedFloor = part == .sharedOnly ? na : 0
+        var u0 = sharedFloor
+        while u0 < total {
+            let (b0, sp0) = span(u0, a, s)
+            if sp0.interactionKey == k0 && sp0.count > 0 {
+                let shared0 = u0 >= na
+                let start0 = Int(sp0.start)
+                for i in start0..<(start0 + Int(sp0.count)) {
+                    let h0 = prime &* b0.indices[i]
+                    let v0 = b0.values[i]
+                    var u1 = max(same01 ? u0 : 0, sharedFloor)
+                    while u1 < total {
+                        let (b1, sp1) = span(u1, a, s)
+                        if sp1.interactionKey == k1 {
+                            let shared1 = u1 >= na
+                            let end2 = part == .actionDependent && shared0 && shared1 ? na : total
+                            let end1 = Int(sp1.start) + Int(sp1.count)
+                            var j = same01 && u1 == u0 ? i : Int(sp1.start)
+                            while j < end1 {
+                                let h01 = prime &* (h0 ^ b1.indices[j])
+                                let v01 = v0 * b1.values[j]
+                                var u2 = max(same12 ? u1 : 0, sharedFloor)
+                                while u2 < end2 {
+                                    let (b2, sp2) = span(u2, a, s)
+                                    if sp2.interactionKey == k2 {
+                                        let end = Int(sp2.start) + Int(sp2.count)
+                                        let k = same12 && u2 == u1 ? j : Int(sp2.start)
+                                        if k < end {
+                                            kernel.run(prefix: h01, scale: v01,
+                                                       indices: b2.indices.baseAddress.unsafelyUnwrapped + k,
+                                                       values: b2.values.baseAddress.unsafelyUnwrapped + k,
+                                                       count: end - k)
+                                        }
+                                    }
+                                    u2 += 1
+                                }
+                                j += 1
+                            }
+                        }
+                        u1 += 1
+                    }
+                }
+            }
+            u0 += 1
+        }
+    }
+}

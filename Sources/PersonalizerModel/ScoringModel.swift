@@ -1,0 +1,91 @@
+/// An immutable model snapshot for scoring: the policy model's weights (effective weights, with
+/// any l1/l2 already applied), the policy, and how many examples it had learned.
+///
+/// Safe to share between threads: nothing mutates after init, and it frees its memory in
+/// deinit. An untrained model predicts 0 for every action.
+public final class ScoringModel: @unchecked Sendable {
+    public let policy: LearningPolicy
+    public let examplesLearned: UInt64
+
+    let walker: ExampleWalker
+    let weights: UnsafeMutablePointer<Float>
+    let mask: UInt32
+
+    init(policy: LearningPolicy, walker: ExampleWalker, weights: UnsafeMutablePointer<Float>, mask: UInt32,
+         examplesLearned: UInt64) {
+        self.policy = policy
+        self.walker = walker
+        self.weights = weights
+        self.mask = mask
+        self.examplesLearned = examplesLearned
+    }
+
+    /// An untrained model (every prediction 0).
+    public convenience init(untrained policy: LearningPolicy) {
+        let slots = (1 << policy.bits) / policy.weightsPerSlot
+        self.init(policy: policy,
+                  walker: ExampleWalker(plan: InteractionPlan(policy.interactions), constant: !policy.noConstant),
+                  weights: allocateZeroed(Float.self, count: slots),
+                  mask: UInt32(truncatingIfNeeded: slots - 1), examplesLearned: 0)
+    }
+
+    deinit { freeZeroed(weights) }
+
+    /// The predicted cost of `action` in context `shared` (lower is better); identical to the
+    /// learner's `predictCost` when this copy was made.
+    public func predictCost(shared: HashedFeatures, action: HashedFeatures) -> Double {
+        shared.withBlock { s in
+            let sharedKeys = KeySet(s)
+            let sharedPart = score(s, s, sharedKeys, KeySet(), .sharedOnly)
+            return action.withBlock { a in
+                Double(sharedPart + score(s, a, sharedKeys, KeySet(a), .actionDependent))
+            }
+        }
+    }
+
+    /// Scores every action into `costs` (same count). The shared part (shared features and
+    /// their interactions among themselves) is computed once. Does not allocate.
+    public func predictCosts(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>,
+                             into costs: UnsafeMutableBufferPointer<Double>) {
+        precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
+        shared.withBlock { s in
+            let sharedKeys = KeySet(s)
+            let sharedPart = score(s, s, sharedKeys, KeySet(), .sharedOnly)
+            for index in 0..<actions.count {
+                costs[index] = actions[index].withBlock { a in
+                    Double(sharedPart + score(s, a, sharedKeys, KeySet(a), .actionDependent))
+                }
+            }
+        }
+    }
+
+    public func predictCosts(shared: HashedFeatures, actions: [HashedFeatures],
+                             into costs: UnsafeMutableBufferPointer<Double>) {
+        actions.withUnsafeBufferPointer { predictCosts(shared: shared, actions: $0, into: costs) }
+    }
+
+    /// Array convenience (allocates the result).
+    public func predictCosts(shared: HashedFeatures, actions: [HashedFeatures]) -> [Double] {
+        var costs = [Double](repeating: 0, count: actions.count)
+        costs.withUnsafeMutableBufferPointer { predictCosts(shared: shared, actions: actions, into: $0) }
+        return costs
+    }
+
+    @inline(__always)
+    private func score(_ s: FeatureBlock, _ a: FeatureBlock, _ sharedKeys: KeySet, _ actionKeys: KeySet,
+                       _ part: WalkPart) -> Float {
+        var kernel = DotKernel(CompactWeights(weights: weights, mask: mask))
+        walker.walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys, part: part,
+                    kernel: &kernel)
+        return kernel.sum
+    }
+}
+
+/// A snapshot's compact weight array (one float per slot).
+struct CompactWeights: WeightSource {
+    let weights: UnsafeMutablePointer<Float>
+    let mask: UInt32
+
+    @inline(__always)
+    func weight(_ hash: UInt32) -> Float { weights[Int(hash & mask)] }
+}

@@ -1,0 +1,109 @@
+/// VW's default online update (gd.cc with adaptive, normalized and invariant all on), for
+/// squared loss:
+/// - adaptive: each weight's step is scaled by G^−power_t, G the sum of its squared gradients
+///   (AdaGrad when power_t = 0.5);
+/// - normalized (Ross, Mineiro, Langford 2013): each weight also keeps N, the largest |x| its
+///   feature has taken, and steps by (N²)^(power_t − 1); when a larger |x| appears the weight is
+///   rescaled as if that had been the scale all along. A global factor
+///   (Σ normalized x² / Σ weight)^(power_t − 1) corrects for how many features are active;
+/// - importance-invariant (Karampatziakis & Langford 2011): an example of importance h moves
+///   the prediction toward the label by (label − p)(1 − e^(−2·η·h·s))/s, the closed form of
+///   infinitely many tiny steps, where s is the prediction's sensitivity to the update; a
+///   large weight 1/p can never overshoot the label.
+/// Formulas and float precision follow VW so weights match `vw` closely.
+struct UpdateRule {
+    let eta: Float
+    let powerT: Float
+    /// power_t − 1: exponent of the normalizer terms.
+    let negNormPower: Float
+    let initialT: Float
+    let l1: Double
+    let l2: Double
+    /// VW takes a square-root path when power_t is exactly 0.5.
+    let sqrtRate: Bool
+    let zeroPower: Bool
+
+    static let xMin: Float = 1.084202e-19
+    static let x2Min: Float = xMin * xMin
+
+    init(_ policy: LearningPolicy) {
+        eta = Float(policy.learningRate)
+        powerT = Float(policy.powerT)
+        negNormPower = Float(policy.powerT) - 1
+        initialT = Float(policy.initialT)
+        l1 = policy.l1
+        l2 = policy.l2
+        sqrtRate = policy.powerT == 0.5
+        zeroPower = policy.powerT == 0
+    }
+
+    /// First pass over the example's features (VW pred_per_update_feature): updates each
+    /// weight's G and N, stores its rate factor in the 4th float, and returns
+    /// Σ x²·rate (the prediction's sensitivity before the global factor) and Σ (x/N)².
+    @inline(__always)
+    func accumulate(_ features: UnsafeMutableBufferPointer<SlotFeature>, table: UnsafeMutablePointer<Float>,
+                    gradSquared: Float) -> (predPerUpdate: Float, normX: Float) {
+        var predPerUpdate: Float = 0
+        var normX: Float = 0
+        for f in features {
+            let w = table + (Int(f.slot) << 2)
+            var x = f.x
+            var x2 = x * x
+            if x2 < Self.x2Min {
+                x = x > 0 ? Self.xMin : -Self.xMin
+                x2 = Self.x2Min
+            }
+            w[1] += gradSquared * x2
+            let absX = abs(x)
+            if absX > w[2] {
+                if w[2] > 0 {
+                    // Rescale the weight as if the new scale had been the scale from the start.
+                    if sqrtRate {
+                        w[0] *= w[2] / absX
+                    } else if zeroPower {
+                        let ratio = absX / w[2]
+                        w[0] *= 1 / (ratio * ratio)
+                    } else {
+                        let ratio = absX / w[2]
+                        w[0] *= powFloat(ratio * ratio, negNormPower)
+                    }
+                }
+                w[2] = absX
+            }
+            var normX2 = x2 / (w[2] * w[2])
+            if x2 == .infinity { normX2 = 1 }
+            normX += normX2
+            let rate = rateDecay(gradientSquares: w[1], normalizer: w[2])
+            w[3] = rate
+            predPerUpdate += x2 * rate
+        }
+        return (predPerUpdate, normX)
+    }
+
+    /// G^−power_t · (N²)^(power_t − 1).
+    @inline(__always)
+    func rateDecay(gradientSquares g: Float, normalizer n: Float) -> Float {
+        if sqrtRate { return (1 / g.squareRoot()) * (1 / n) }
+        if zeroPower { return 1 / (n * n) }
+        return powFloat(g, -powerT) * powFloat(n * n, negNormPower)
+    }
+
+    /// The global normalization factor (VW average_update).
+    @inline(__always)
+    func averageUpdate(totalWeight: Float, normalizedSumNormX: Float) -> Float {
+        if sqrtRate { return (totalWeight / normalizedSumNormX).squareRoot() }
+        if zeroPower { return 1 / (normalizedSumNormX / totalWeight) }
+        return powFloat(normalizedSumNormX / totalWeight, negNormPower)
+    }
+
+    /// VW squared loss get_update: the importance-invariant step size.
+    @inline(__always)
+    static func squaredLossUpdate(prediction: Float, label: Float, updateScale: Float,
+                                  predPerUpdate: Float) -> Float {
+        if updateScale * predPerUpdate < 1e-6 {
+            // exp(−x) ≈ 1 − x: avoids cancellation for tiny steps.
+            return 2 * (label - prediction) * updateScale
+        }
+        return (label - prediction) * (1 - expFloat(-2 * updateScale * predPerUpdate)) / predPerUpdate
+    }
+}
