@@ -54,7 +54,7 @@ test: deps test-generated test-swift test-c-client test-python-client
 
 test-swift: deps-deb
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build --disable-swift-testing
 
 # Generated code must match what `make proto` would write now.
 test-generated: deps
