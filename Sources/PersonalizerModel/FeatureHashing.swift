@@ -95,21 +95,21 @@ public enum FeatureHashing {
     @inlinable @inline(__always)
     static func isTrimmed(_ byte: UInt8) -> Bool { byte <= 0x20 }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func trimLeading(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var start = 0
         while start < bytes.count && isTrimmed(bytes[start]) { start += 1 }
         return start == 0 ? bytes : UnsafeRawBufferPointer(rebasing: bytes[start...])
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func trimTrailing(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         var end = bytes.count
         while end > 0 && isTrimmed(bytes[end - 1]) { end -= 1 }
         return end == bytes.count ? bytes : UnsafeRawBufferPointer(rebasing: bytes[..<end])
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     static func trim(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         trimTrailing(trimLeading(bytes))
     }

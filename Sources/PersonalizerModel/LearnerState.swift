@@ -80,7 +80,7 @@ extension LinearLearner {
             throw .incompatible("saved with \(savedModels) model(s) per slot, the policy's --cb_type "
                                 + "\(policy.costEstimator.rawValue) needs \(policy.weightsPerSlot)")
         }
-        self.init(validPolicy: policy)
+        self.init(policy: policy)
         examplesLearned = try reader.get()
         eventSum = try reader.get()
         actionSum = try reader.get()

@@ -40,11 +40,8 @@ public final class LinearLearner: @unchecked Sendable {
     var costScratch: UnsafeMutablePointer<Float>
     var costScratchCapacity: Int
 
-    public convenience init(policy: LearningPolicy) {
-        self.init(validPolicy: policy)
-    }
-
-    init(validPolicy policy: LearningPolicy) {
+    public init(policy: LearningPolicy) {
+        precondition((1...30).contains(policy.bits), "bits must be in 1...30, not \(policy.bits)")
         self.policy = policy
         walker = ExampleWalker(plan: InteractionPlan(policy.interactions), constant: !policy.noConstant)
         bits = policy.bits
@@ -73,8 +70,18 @@ public final class LinearLearner: @unchecked Sendable {
 
     // MARK: - Learning
 
-    /// Learns one joined event: `actions` as ranked, `chosen` the index shown with
-    /// `probability`, `cost` = −reward. Does not allocate in steady state.
+    /// Learns one joined event: `actions` in the order they were scored, `chosen` the index
+    /// shown with `probability`, `cost` = −reward. Does not allocate in steady state.
+    ///
+    /// - mtr: the chosen action's example regresses its cost with importance weight
+    ///   (1/p)·(events/actions seen), as VW's cb_adf does;
+    /// - ips: every action regresses cost/p (chosen) or 0 (others), weight 1;
+    /// - dr: a second model (the reward regressor) learns the chosen cost with weight 1/p and
+    ///   estimates each action's cost ĉ; every action then regresses ĉ, plus (cost − ĉ)/p for
+    ///   the chosen one.
+    /// With SquareCB there is no importance weighting (p is taken as 1), which is SquareCB's
+    /// design. (VW 9.11 resets p to 1 for every action but the last one, an off-by-one we do
+    /// not copy.)
     public func learn(shared: HashedFeatures, actions: [HashedFeatures], chosen: Int,
                       probability: Double, cost: Double) {
         precondition(actions.indices.contains(chosen), "chosen action \(chosen) is not one of \(actions.count)")

@@ -38,13 +38,13 @@ public struct Murmur3Hasher: Sendable {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func combine(byte: UInt8) {
         length += 1
         push(byte)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func combine(_ bytes: UnsafeRawBufferPointer) {
         let count = bytes.count
         guard count > 0, let base = bytes.baseAddress else { return }
@@ -68,7 +68,7 @@ public struct Murmur3Hasher: Sendable {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func finalize() -> UInt32 {
         var h = h1
         if pendingCount > 0 {

@@ -97,6 +97,26 @@ final class UpdateRuleTests: XCTestCase {
         }
     }
 
+    func testCostEstimatorTargets() {
+        // ips: the chosen action regresses cost/p = 2 (weight 1), the other 0 (no loss, no update).
+        // One step toward 2 with G = 4·2² = 16, rate 1/4, s = 1/4: w = 2(1 − e^(−2·0.5·0.25)).
+        // dr: the reward regressor estimates 0 before its first update, so the targets are the
+        // same as ips on a first event whose actions share no features.
+        for estimator in ["ips", "dr"] {
+            let learner = LinearLearner(policy: policy("--cb_explore_adf --noconstant --cb_type \(estimator)"))
+            let chosen = action(1), other = action(1, name: "g")
+            learner.learn(shared: noShared, actions: [chosen, other], chosen: 0, probability: 0.5, cost: 1)
+            XCTAssertEqual(learner.predictCost(shared: noShared, action: chosen), 2 * (1 - exp(-0.25)),
+                           accuracy: 1e-6, estimator)
+            XCTAssertEqual(learner.predictCost(shared: noShared, action: other), 0, estimator)
+        }
+        // mtr on the same event: weight (1/p)·(1 event / 2 actions) = 1, target 1.
+        let mtr = LinearLearner(policy: policy("--cb_explore_adf --noconstant"))
+        let chosen = action(1), other = action(1, name: "g")
+        mtr.learn(shared: noShared, actions: [chosen, other], chosen: 0, probability: 0.5, cost: 1)
+        XCTAssertEqual(mtr.predictCost(shared: noShared, action: chosen), 1 - exp(-0.5), accuracy: 1e-6)
+    }
+
     func testL2ShrinksAndL1Truncates() {
         let a = action(1)
         let plain = LinearLearner(policy: policy("--cb_explore_adf --noconstant"))

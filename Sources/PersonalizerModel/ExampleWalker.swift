@@ -1,79 +1,3 @@
-/// Unsafe view of one `HashedFeatures`, valid inside `withBlock`.
-struct FeatureBlock {
-    let indices: UnsafeBufferPointer<UInt32>
-    let values: UnsafeBufferPointer<Float>
-    let spans: UnsafeBufferPointer<NamespaceSpan>
-}
-
-extension HashedFeatures {
-    @inline(__always)
-    func withBlock<R>(_ body: (FeatureBlock) -> R) -> R {
-        storedIndices.withUnsafeBufferPointer { indices in
-            storedValues.withUnsafeBufferPointer { values in
-                storedSpans.withUnsafeBufferPointer { spans in
-                    body(FeatureBlock(indices: indices, values: values, spans: spans))
-                }
-            }
-        }
-    }
-}
-
-/// Receives every feature of an example: its unmasked hash and value. Runs of features that
-/// share an interaction prefix come in one call, so dot products can keep several partial
-/// sums (a single running sum is a chain of dependent float adds, the bottleneck).
-protocol FeatureKernel {
-    mutating func feature(_ hash: UInt32, _ value: Float)
-    /// Features `prefix ^ indices[j]` with values `scale * values[j]`, j in 0..<count.
-    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
-                      count: Int)
-}
-
-extension FeatureKernel {
-    @inline(__always)
-    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
-                      count: Int) {
-        for j in 0..<count { feature(prefix ^ indices[j], scale * values[j]) }
-    }
-}
-
-/// Where a dot product reads the weight of a feature hash.
-protocol WeightSource {
-    func weight(_ hash: UInt32) -> Float
-}
-
-/// Dot product of the visited features with a weight source, with four partial sums per run.
-/// Learner and snapshot share this code, so the same weights give bit-identical scores.
-struct DotKernel<Weights: WeightSource>: FeatureKernel {
-    let weights: Weights
-    var sum: Float = 0
-
-    init(_ weights: Weights) { self.weights = weights }
-
-    @inline(__always)
-    mutating func feature(_ hash: UInt32, _ value: Float) {
-        sum += weights.weight(hash) * value
-    }
-
-    @inline(__always)
-    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
-                      count: Int) {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var j = 0
-        while j + 4 <= count {
-            s0 += weights.weight(prefix ^ indices[j]) * values[j]
-            s1 += weights.weight(prefix ^ indices[j + 1]) * values[j + 1]
-            s2 += weights.weight(prefix ^ indices[j + 2]) * values[j + 2]
-            s3 += weights.weight(prefix ^ indices[j + 3]) * values[j + 3]
-            j += 4
-        }
-        while j < count {
-            s0 += weights.weight(prefix ^ indices[j]) * values[j]
-            j += 1
-        }
-        sum += scale * ((s0 + s1) + (s2 + s3))
-    }
-}
-
 /// Which features of a (shared, action) example to visit. Scoring splits the example so the
 /// part that is the same for every action (shared features and their interactions among
 /// themselves) is computed once per request, not once per action.
@@ -161,8 +85,8 @@ struct ExampleWalker {
             if sp0.interactionKey == k0 && sp0.count > 0 {
                 let shared0 = u0 >= na
                 let first1 = max(same ? u0 : 0, part == .sharedOnly ? na : 0)
-                // Interactions touching the action must take their second element from it
-                // when the first is shared.
+                // Interactions touching the action take their second element from it when the
+                // first is shared.
                 let end1 = part == .actionDependent && shared0 ? na : total
                 let start0 = Int(sp0.start)
                 for i in start0..<(start0 + Int(sp0.count)) {

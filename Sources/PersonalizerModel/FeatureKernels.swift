@@ -1,0 +1,80 @@
+// Feature views and the kernels that consume the features an ExampleWalker visits.
+
+/// Unsafe view of one `HashedFeatures`, valid inside `withBlock`.
+struct FeatureBlock {
+    let indices: UnsafeBufferPointer<UInt32>
+    let values: UnsafeBufferPointer<Float>
+    let spans: UnsafeBufferPointer<NamespaceSpan>
+}
+
+extension HashedFeatures {
+    @inline(__always)
+    func withBlock<R>(_ body: (FeatureBlock) -> R) -> R {
+        storedIndices.withUnsafeBufferPointer { indices in
+            storedValues.withUnsafeBufferPointer { values in
+                storedSpans.withUnsafeBufferPointer { spans in
+                    body(FeatureBlock(indices: indices, values: values, spans: spans))
+                }
+            }
+        }
+    }
+}
+
+/// Receives every feature of an example: its unmasked hash and value. Runs of features that
+/// share an interaction prefix come in one call, so dot products can keep several partial
+/// sums (a single running sum is a chain of dependent float adds, the bottleneck).
+protocol FeatureKernel {
+    mutating func feature(_ hash: UInt32, _ value: Float)
+    /// Features `prefix ^ indices[j]` with values `scale * values[j]`, j in 0..<count.
+    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
+                      count: Int)
+}
+
+extension FeatureKernel {
+    @inline(__always)
+    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
+                      count: Int) {
+        for j in 0..<count { feature(prefix ^ indices[j], scale * values[j]) }
+    }
+}
+
+/// Where a dot product reads the weight of a feature hash.
+protocol WeightSource {
+    func weight(_ hash: UInt32) -> Float
+}
+
+/// Dot product of the visited features with a weight source, kept in four partial sums across
+/// runs (a single running sum is a chain of dependent float adds, the bottleneck). Learner and
+/// snapshot share this code, so the same weights give bit-identical scores.
+struct DotKernel<Weights: WeightSource>: FeatureKernel {
+    let weights: Weights
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+
+    init(_ weights: Weights) { self.weights = weights }
+
+    var sum: Float { (s0 + s1) + (s2 + s3) }
+
+    @inline(__always)
+    mutating func feature(_ hash: UInt32, _ value: Float) {
+        s0 += weights.weight(hash) * value
+    }
+
+    @inline(__always)
+    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
+                      count: Int) {
+        var a0 = s0, a1 = s1, a2 = s2, a3 = s3
+        var j = 0
+        while j + 4 <= count {
+            a0 += weights.weight(prefix ^ indices[j]) * (scale * values[j])
+            a1 += weights.weight(prefix ^ indices[j + 1]) * (scale * values[j + 1])
+            a2 += weights.weight(prefix ^ indices[j + 2]) * (scale * values[j + 2])
+            a3 += weights.weight(prefix ^ indices[j + 3]) * (scale * values[j + 3])
+            j += 4
+        }
+        while j < count {
+            a0 += weights.weight(prefix ^ indices[j]) * (scale * values[j])
+            j += 1
+        }
+        s0 = a0; s1 = a1; s2 = a2; s3 = a3
+    }
+}
