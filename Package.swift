@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "personalizerd", targets: ["personalizerd"]),
+        .executable(name: "personalizer", targets: ["personalizer"]),
         .library(name: "PersonalizerClient", targets: ["PersonalizerClient"]),
     ],
     dependencies: [
@@ -38,6 +39,10 @@ let package = Package(
         // A blocking Swift client over the same framing and messages.
         .target(name: "PersonalizerClient", dependencies: ["PersonalizerProtocol"]),
 
+        .executableTarget(name: "personalizer", dependencies: [
+            "PersonalizerProtocol", "PersonalizerEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "personalizerd", dependencies: [
             "PersonalizerServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

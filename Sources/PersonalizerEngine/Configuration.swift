@@ -80,6 +80,7 @@ public struct Configuration: Sendable, Equatable {
         try rejectUnknownKeys(fields, allowed: [
             "explorationPercentage", "rewardWaitTimeSeconds", "defaultReward", "rewardAggregation",
             "modelUpdateIntervalSeconds", "logRetentionDays", "learningPolicy", "learnOnFirstReward",
+            "durability", "fsyncIntervalMilliseconds", "checkpointIntervalSeconds",
         ], at: path)
         var settings = LoopSettings()
         let reader = FieldReader(fields: fields, path: path)
@@ -96,6 +97,14 @@ public struct Configuration: Sendable, Equatable {
         if let value = try reader.number("logRetentionDays", above: 0) { settings.logRetentionDays = value }
         if let value = try reader.string("learningPolicy") { settings.learningPolicy = value }
         if let value = try reader.bool("learnOnFirstReward") { settings.learnOnFirstReward = value }
+        if let value = try reader.string("durability") {
+            guard let mode = DurabilityMode(rawValue: value) else {
+                throw ConfigurationError("\(path).durability: must be \"interval\" or \"ack\", got \"\(value)\"")
+            }
+            settings.durability = mode
+        }
+        if let value = try reader.number("fsyncIntervalMilliseconds", above: 0) { settings.fsyncIntervalMilliseconds = value }
+        if let value = try reader.number("checkpointIntervalSeconds", above: 0) { settings.checkpointIntervalSeconds = value }
         return settings
     }
 

@@ -24,17 +24,41 @@ public struct JoinSettings: Sendable, Equatable {
     }
 }
 
-/// A ranked event with its final reward, ready to learn from.
+/// A ranked event whose window closed: with its final reward, ready to learn from, or dropped.
 public struct JoinedEvent<Payload> {
     public var eventID: String
     public var payload: Payload
     public var reward: Double
     /// False when no reward came and `defaultReward` was used.
     public var wasRewarded: Bool
+    /// A deferred event that was never activated: not to be learned from.
+    public var isDropped = false
+}
+
+/// An event still waiting in the joiner, as a checkpoint saves it.
+public struct PendingJoin<Payload> {
+    public var eventID: String
+    public var payload: Payload
+    public var deadline: UInt64
+    public var reward: Double
+    public var rewardCount: Int
+    public var isDeferred: Bool
+    public var isActivated: Bool
+
+    public init(eventID: String, payload: Payload, deadline: UInt64, reward: Double, rewardCount: Int,
+                isDeferred: Bool, isActivated: Bool) {
+        self.eventID = eventID
+        self.payload = payload
+        self.deadline = deadline
+        self.reward = reward
+        self.rewardCount = rewardCount
+        self.isDeferred = isDeferred
+        self.isActivated = isActivated
+    }
 }
 
 /// What the joiner counted that did not become a learned event.
-public struct JoinCounters: Sendable, Equatable {
+public struct JoinCounters: Sendable, Equatable, Codable {
     public var unmatchedRewards: UInt64 = 0
     public var unmatchedActivations: UInt64 = 0
     public var droppedNotActivated: UInt64 = 0
@@ -50,7 +74,7 @@ public struct JoinCounters: Sendable, Equatable {
 /// Events are emitted in the order their windows close — the order they were ranked, since
 /// the wait is the same for all — whether rewarded or not, so the model is not biased toward
 /// actions that are rewarded fast. A deferred event is emitted only if activated within its
-/// window, and counted as dropped otherwise.
+/// window; otherwise it is emitted marked `isDropped` (and counted) so the caller can record it.
 ///
 /// Time comes only from the caller (`advance(to:)` and each call's `at:`), so the joiner is
 /// deterministic: the same calls give the same emitted events in the same order.
@@ -156,6 +180,8 @@ public final class Joiner<Payload> {
             sequenceByID[entry.eventID] = nil
             if entry.isDeferred && !entry.isActivated {
                 counters.droppedNotActivated += 1
+                emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: settings.defaultReward,
+                                 wasRewarded: entry.rewardCount > 0, isDropped: true))
                 continue
             }
             let rewarded = entry.rewardCount > 0
@@ -164,6 +190,31 @@ public final class Joiner<Payload> {
                              wasRewarded: rewarded))
         }
         compactIfWorthIt()
+    }
+
+    /// The events still waiting, oldest first (for a checkpoint).
+    public func pendingEvents() -> [PendingJoin<Payload>] {
+        entries[headIndex...].compactMap { entry in
+            entry.payload.map {
+                PendingJoin(eventID: entry.eventID, payload: $0, deadline: entry.deadline, reward: entry.reward,
+                            rewardCount: entry.rewardCount, isDeferred: entry.isDeferred, isActivated: entry.isActivated)
+            }
+        }
+    }
+
+    /// Puts back what a checkpoint saved; the joiner must be empty.
+    public func restore(pending: [PendingJoin<Payload>], counters: JoinCounters) {
+        precondition(sequenceByID.isEmpty && headIndex == entries.count, "restore into a joiner in use")
+        entries.removeAll()
+        headIndex = 0
+        baseSequence = 0
+        for event in pending {
+            sequenceByID[event.eventID] = baseSequence + UInt64(entries.count)
+            entries.append(Entry(eventID: event.eventID, payload: event.payload, deadline: event.deadline,
+                                 reward: event.reward, rewardCount: event.rewardCount,
+                                 isDeferred: event.isDeferred, isActivated: event.isActivated))
+        }
+        self.counters = counters
     }
 
     private func pendingIndex(of eventID: String) -> Int? {

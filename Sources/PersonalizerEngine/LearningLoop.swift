@@ -9,28 +9,53 @@ public final class LearningLoop: @unchecked Sendable {
     public let producer: LoopProducer
     let trainer: Trainer
 
-    /// - Parameter onSpaceAvailable: called on the trainer thread when the ring, found full by the
-    ///   producer, has room again; must hand over to the I/O thread (e.g. a libuv async wake-up).
-    public init(name: String, settings: LoopSettings, ringCapacity: Int, clock: EngineClock = SystemClock(),
-                onSpaceAvailable: @escaping @Sendable () -> Void) throws(ConfigurationError) {
+    /// Builds the loop; with a `dataDirectory`, recovers its state from the checkpoint and log
+    /// under `dataDirectory/loops/NAME/` (and from then on logs every event there).
+    /// - Parameters:
+    ///   - onSpaceAvailable: called on the trainer thread when the ring, found full by the
+    ///     producer, has room again; must hand over to the I/O thread (e.g. a libuv async wake-up).
+    ///   - onDurable: called on the trainer thread when events became durable in `ack` mode.
+    ///   - log: where recovery notes and storage trouble are reported.
+    public init(name: String, settings: LoopSettings, ringCapacity: Int, dataDirectory: String? = nil,
+                clock: EngineClock = SystemClock(), fileOperations: FileOperations = .system,
+                log: @escaping (String) -> Void = { _ in },
+                onSpaceAvailable: @escaping @Sendable () -> Void = {},
+                onDurable: @escaping @Sendable () -> Void = {}) throws(LoopStartError) {
         self.name = name
         self.settings = settings
         do {
             policy = try settings.effectivePolicy()
         } catch {
-            throw ConfigurationError("loops.\(name).\(error.description)")
+            throw .configuration(ConfigurationError("loops.\(name).\(error.description)"))
         }
         let ring = SPSCRing<LoopEvent>(capacity: ringCapacity)
         let parker = Parker()
         let mailbox = SnapshotMailbox<ModelSnapshot>()
-        let learner = LinearLearner(policy: policy)
-        let initial = ModelSnapshot(version: 0, model: learner.makeScoringModel(), publishedAtNanoseconds: 0)
-        trainer = Trainer(settings: settings, policy: policy, ring: ring, parker: parker, mailbox: mailbox,
-                          counters: counters, clock: clock, learner: learner, initialVersion: 0,
-                          onSpaceAvailable: onSpaceAvailable)
+        var store: LoopStore?
+        if let dataDirectory {
+            do {
+                store = try LoopStore(directory: "\(dataDirectory)/loops/\(name)", settings: settings,
+                                      operations: fileOperations)
+            } catch {
+                throw .storage(name, error)
+            }
+        }
+        trainer = Trainer(settings: settings, ring: ring, parker: parker, mailbox: mailbox, counters: counters,
+                          clock: clock, learner: LinearLearner(policy: policy), store: store,
+                          log: { log("loop \(name): \($0)") },
+                          onSpaceAvailable: onSpaceAvailable, onDurable: onDurable)
+        do {
+            for note in try trainer.recover() { log("loop \(name): \(note)") }
+        } catch {
+            throw .storage(name, error)
+        }
+        let initial = ModelSnapshot(version: trainer.version, model: trainer.learner.makeScoringModel(),
+                                    publishedAtNanoseconds: 0)
         producer = LoopProducer(ring: ring, parker: parker, trainer: trainer, counters: counters,
                                 reader: SnapshotReader(initial: initial, mailbox: mailbox),
-                                rewardWaitNanoseconds: settings.joinSettings.rewardWaitNanoseconds)
+                                rewardWaitNanoseconds: settings.joinSettings.rewardWaitNanoseconds,
+                                durability: settings.durability, isLogging: store != nil)
+        for window in trainer.pendingWindows() { producer.restorePending(window.eventID, deadline: window.deadline) }
     }
 
     public func start() { trainer.start(name: name) }
@@ -41,6 +66,28 @@ public final class LearningLoop: @unchecked Sendable {
     /// Runs one trainer pass on the caller's thread (tests drive loops this way, with their clock).
     @discardableResult
     public func trainerStep(now: UInt64) -> Int { trainer.step(now: now) }
+
+    /// Writes a checkpoint now (tests; the trainer does it on its own schedule and at stop).
+    public func checkpoint(now: UInt64) { trainer.writeCheckpoint(now: now) }
+
+    /// Applies the retention period now (tests; the trainer does it every minute).
+    public func applyRetention(now: UInt64) { trainer.applyRetention(now: now) }
+
+    /// The learner's state (tests compare models bit for bit).
+    public func learnerState() -> [UInt8] { trainer.learner.serializedState() }
+}
+
+/// Why a loop could not start.
+public enum LoopStartError: Error, CustomStringConvertible {
+    case configuration(ConfigurationError)
+    case storage(String, StorageError)
+
+    public var description: String {
+        switch self {
+        case .configuration(let error): error.description
+        case .storage(let loop, let error): "loop \(loop): \(error)"
+        }
+    }
 }
 
 /// The I/O thread's side of a loop: reads the current snapshot, queues events, remembers which
@@ -53,16 +100,35 @@ public final class LoopProducer: @unchecked Sendable {
     private let reader: SnapshotReader<ModelSnapshot>
     private var pendingIDs = PendingEventIDs()
     private let rewardWaitNanoseconds: UInt64
+    /// Events submitted so far; the n-th is durable once `counters.durableEvents` reaches n.
+    public private(set) var submittedEvents: UInt64
+    /// Answers wait for the disk (`ack` durability).
+    public let answersWaitForDisk: Bool
+    /// Whether Rank events carry the request for the log (so it can be exported).
+    public let isLogging: Bool
 
     init(ring: SPSCRing<LoopEvent>, parker: Parker, trainer: Trainer, counters: LoopCounters,
-         reader: SnapshotReader<ModelSnapshot>, rewardWaitNanoseconds: UInt64) {
+         reader: SnapshotReader<ModelSnapshot>, rewardWaitNanoseconds: UInt64, durability: DurabilityMode,
+         isLogging: Bool) {
         self.ring = ring
         self.parker = parker
         self.trainer = trainer
         self.counters = counters
         self.reader = reader
         self.rewardWaitNanoseconds = rewardWaitNanoseconds
+        self.answersWaitForDisk = durability == .ack && isLogging
+        self.isLogging = isLogging
+        submittedEvents = counters.durableEvents.load()
     }
+
+    func restorePending(_ eventID: String, deadline: UInt64) { pendingIDs.insert(eventID, deadline: deadline) }
+
+    /// Whether the `ordinal`-th submitted event is durable.
+    @inline(__always)
+    public func isDurable(_ ordinal: UInt64) -> Bool { counters.durableEvents.load() >= ordinal }
+
+    /// The storage failure in effect, if any.
+    public var storageError: String? { counters.storageError.load() }
 
     /// The newest published model.
     @inline(__always)
@@ -89,7 +155,7 @@ public final class LoopProducer: @unchecked Sendable {
     /// Queues an event after a successful `reserveSlot()`.
     public func submit(_ event: LoopEvent) {
         switch event {
-        case .rank(let eventID, let time, _, _):
+        case .rank(let eventID, let time, _, _, _):
             pendingIDs.insert(eventID, deadline: time &+ rewardWaitNanoseconds)
             counters.rankCalls.add()
         case .reward:
@@ -99,6 +165,7 @@ public final class LoopProducer: @unchecked Sendable {
         }
         let pushed = ring.tryPush(event)
         precondition(pushed, "submit without a reserved slot")
+        submittedEvents += 1
         parker.wakeIfSleeping()
         if ring.producerCount == ring.capacity / 2 { parker.unpark() }
     }

@@ -20,6 +20,11 @@ public struct SingleWriterCounter: ~Copyable, Sendable {
     public func load() -> UInt64 { value.load(ordering: .acquiring) }
 }
 
+extension Mutex where Value == String? {
+    func set(_ value: String?) { withLock { $0 = value } }
+    public func load() -> String? { withLock { $0 } }
+}
+
 /// What Status reports for one loop. Each counter has one writer: the I/O thread for calls,
 /// the trainer for what it learned and published.
 public final class LoopCounters: Sendable {
@@ -38,6 +43,14 @@ public final class LoopCounters: Sendable {
     public let droppedNotActivated = SingleWriterCounter()
     public let modelVersion = SingleWriterCounter()
     public let publishedAtMilliseconds = SingleWriterCounter()
+    /// Ring events (ranks, rewards, activations) taken by the trainer that are on disk as the
+    /// loop's durability mode defines it; in `ack` mode the I/O thread answers up to here.
+    public let durableEvents = SingleWriterCounter()
+    public let logBytes = SingleWriterCounter()
+    public let oldestEventMilliseconds = SingleWriterCounter()
+    public let lastSyncMilliseconds = SingleWriterCounter()
+    /// The storage failure in effect (full disk, I/O error), or nil.
+    public let storageError = Mutex<String?>(nil)
 
     public init() {}
 

@@ -1,7 +1,7 @@
 import PersonalizerModel
 
 /// What the trainer needs of a Rank to learn from it once its reward is known.
-public struct RankedExample: Sendable {
+public struct RankedExample: Sendable, Equatable {
     /// Context features, shared by all actions.
     public var shared: HashedFeatures
     /// The actions that were scored (excluded ones left out), in request order.
@@ -25,7 +25,7 @@ public struct RankedExample: Sendable {
 
 /// One event from the I/O thread to a loop's trainer, stamped with the time it was accepted.
 public enum LoopEvent: Sendable {
-    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample)
+    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?)
     case reward(eventID: String, time: UInt64, value: Double)
     case activate(eventID: String, time: UInt64)
 }

@@ -18,6 +18,12 @@ public struct LoopSettings: Sendable, Equatable {
     public var learningPolicy: String = LearningPolicy.defaultArguments
     /// Learn an event at its first reward instead of at the end of its wait time (`earliest` only).
     public var learnOnFirstReward = false
+    /// When an accepted event is on disk: soon (`interval`) or before the answer (`ack`).
+    public var durability: DurabilityMode = .interval
+    /// In `interval` mode, the longest time between fsyncs of the event log.
+    public var fsyncIntervalMilliseconds: Double = 50
+    /// How often the trainer saves its whole state, so a restart replays little of the log.
+    public var checkpointIntervalSeconds: Double = 60
 
     public init() {}
 

@@ -2,14 +2,17 @@ import Foundation
 import PersonalizerModel
 import Synchronization
 
-/// A loop's trainer: the one owner of its mutable learning state (joiner and learner).
+/// A loop's trainer: the one owner of its mutable learning state (joiner and learner) and of
+/// its files (event log and checkpoints).
 ///
-/// It drains the loop's ring in batches, joins ranks with rewards and activations, learns from
-/// each event whose window closed, and every `modelUpdateIntervalSeconds` publishes an immutable
-/// `ModelSnapshot` (version + 1) when it learned something since the last one.
+/// It drains the loop's ring in batches; each event becomes a `LogRecord` that is appended to
+/// the log and then applied — joined, learned from when its window closes — and every
+/// `modelUpdateIntervalSeconds` it publishes an immutable `ModelSnapshot` (version + 1) when it
+/// learned something since the last one. Its own decisions that change state (closing windows,
+/// publishing) are logged too, so replaying the log through `apply` rebuilds the same model.
 ///
 /// Waking: the I/O thread never waits for the trainer, and does not wake it per event. While
-/// events keep coming the trainer naps `drainInterval` between passes (a full ring half wakes it
+/// events keep coming the trainer naps `drainInterval` between passes (a half-full ring wakes it
 /// early); after `idleThreshold` without events it sleeps until its next deadline and lets the
 /// next event wake it (see `Parker`).
 public final class Trainer: @unchecked Sendable {
@@ -18,32 +21,43 @@ public final class Trainer: @unchecked Sendable {
     let parker: Parker
     private let mailbox: SnapshotMailbox<ModelSnapshot>
     private let clock: EngineClock
-    private let joiner: Joiner<RankedExample>
-    private let learner: LinearLearner
+    let joiner: Joiner<RankedExample>
+    private(set) var learner: LinearLearner
     private let publishInterval: UInt64
+    private let store: LoopStore?
 
     /// Set by the producer when it found the ring full; the trainer calls `onSpaceAvailable`
     /// after draining, so the producer resumes the connections it paused.
     let spaceWanted = Atomic<Bool>(false)
     private let onSpaceAvailable: @Sendable () -> Void
+    /// Called after events became durable (ack mode), to release their answers.
+    private let onDurable: @Sendable () -> Void
 
-    private var version: UInt64
+    private(set) var version: UInt64 = 0
     private var nextPublish: UInt64
-    private var learnedSincePublish = 0
+    private var learnedSincePublish: UInt64 = 0
     private var reportedJoinCounters = JoinCounters()
+    private(set) var counts = TrainerCounts()
+    /// Ring events taken so far; those up to `durableEvents` are on disk.
+    private var eventsTaken: UInt64 = 0
+    private var isReplaying = false
+    private var storageFailing = false
 
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
+    private let log: (String) -> Void
 
     static let drainBatch = 4096
     static let drainInterval: UInt64 = 1_000_000          // 1 ms between passes while busy
     static let idleThreshold: UInt64 = 50_000_000         // 50 ms without events: sleep deeply
     static let maximumSleep: UInt64 = 1_000_000_000
+    static let storageRetryInterval: UInt64 = 100_000_000
 
-    init(settings: LoopSettings, policy: LearningPolicy, ring: SPSCRing<LoopEvent>, parker: Parker,
+    init(settings: LoopSettings, ring: SPSCRing<LoopEvent>, parker: Parker,
          mailbox: SnapshotMailbox<ModelSnapshot>, counters: LoopCounters, clock: EngineClock,
-         learner: LinearLearner, initialVersion: UInt64, onSpaceAvailable: @escaping @Sendable () -> Void) {
+         learner: LinearLearner, store: LoopStore?, log: @escaping (String) -> Void,
+         onSpaceAvailable: @escaping @Sendable () -> Void, onDurable: @escaping @Sendable () -> Void) {
         self.ring = ring
         self.parker = parker
         self.mailbox = mailbox
@@ -52,10 +66,14 @@ public final class Trainer: @unchecked Sendable {
         self.joiner = Joiner(settings: settings.joinSettings)
         self.learner = learner
         self.publishInterval = max(1, settings.modelUpdateIntervalNanoseconds)
-        self.version = initialVersion
+        self.store = store
+        self.log = log
         self.nextPublish = clock.nowNanoseconds() &+ publishInterval
         self.onSpaceAvailable = onSpaceAvailable
+        self.onDurable = onDurable
     }
+
+    // MARK: thread
 
     /// Starts the trainer thread.
     func start(name: String) {
@@ -68,7 +86,7 @@ public final class Trainer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Drains what is queued, then stops the thread and waits for it.
+    /// Drains what is queued, writes it and a checkpoint, then stops the thread and waits for it.
     func stop() {
         guard thread != nil else { return }
         stopping.store(true, ordering: .sequentiallyConsistent)
@@ -83,11 +101,17 @@ public final class Trainer: @unchecked Sendable {
             let now = clock.nowNanoseconds()
             let drained = step(now: now)
             if stopping.load(ordering: .sequentiallyConsistent) {
-                if ring.isEmpty { return }
+                if ring.isEmpty {
+                    finishStorage(now: clock.nowNanoseconds())
+                    return
+                }
                 continue
             }
             if drained > 0 { lastActivity = now }
-            let untilDeadline = nextWakeUp(after: now)
+            var untilDeadline = nextWakeUp(after: now)
+            if storageFailing || (store?.log.pendingCount ?? 0) > 0 {
+                untilDeadline = min(untilDeadline, Self.storageRetryInterval)
+            }
             if now &- lastActivity < Self.idleThreshold {
                 parker.park(timeoutNanoseconds: min(Self.drainInterval, untilDeadline))
             } else {
@@ -101,21 +125,32 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
-    /// Nanoseconds from `now` until the trainer has timed work: a window closing or a publication.
+    /// Nanoseconds from `now` until the trainer has timed work: a window closing, a publication,
+    /// an fsync due, a checkpoint due.
     private func nextWakeUp(after now: UInt64) -> UInt64 {
         var wake = Self.maximumSleep
-        if let deadline = joiner.nextDeadline { wake = min(wake, deadline > now ? deadline - now : 0) }
-        if learnedSincePublish > 0 { wake = min(wake, nextPublish > now ? nextPublish - now : 0) }
+        func until(_ time: UInt64) -> UInt64 { time > now ? time - now : 0 }
+        if let deadline = joiner.nextDeadline { wake = min(wake, until(deadline)) }
+        if learnedSincePublish > 0 { wake = min(wake, until(nextPublish)) }
+        if let store {
+            if store.log.lastSyncNanoseconds < lastWriteTime {
+                wake = min(wake, until(store.log.lastSyncNanoseconds &+ store.fsyncInterval))
+            }
+            if eventsSinceCheckpoint > 0 { wake = min(wake, until(store.lastCheckpoint &+ store.checkpointInterval)) }
+        }
         return max(wake, 1)
     }
 
-    /// One pass: drain the ring, close the windows due at `now`, publish if due.
+    // MARK: one pass
+
+    /// One pass: drain the ring, close the windows due at `now`, publish if due, then commit
+    /// the log (and checkpoint, and apply retention) when due.
     /// - Returns: events drained.
     @discardableResult
     public func step(now: UInt64) -> Int {
         var total = 0
         while true {
-            let drained = ring.drain(limit: Self.drainBatch) { event in handle(event) }
+            let drained = ring.drain(limit: Self.drainBatch) { event in take(event) }
             total += drained
             if spaceWanted.load(ordering: .sequentiallyConsistent),
                spaceWanted.exchange(false, ordering: .sequentiallyConsistent) {
@@ -123,54 +158,255 @@ public final class Trainer: @unchecked Sendable {
             }
             if drained < Self.drainBatch { break }
         }
-        joiner.advance(to: now, emit: learn)
+        if let deadline = joiner.nextDeadline, deadline <= now {
+            record(.advance(time: now))
+        }
         reportJoinCounters()
         if now >= nextPublish {
-            if learnedSincePublish > 0 { publish(now: now) }
+            if learnedSincePublish > 0 { record(.published(version: version + 1, time: now)) }
             nextPublish = now &+ publishInterval
         }
+        commitStorage(now: now, force: false)
         return total
     }
 
-    private func handle(_ event: consuming LoopEvent) {
+    /// An event from the ring: log it, apply it.
+    private func take(_ event: consuming LoopEvent) {
+        eventsTaken += 1
         switch event {
-        case .rank(let eventID, let time, let deferred, let example):
+        case .rank(let eventID, let time, let deferred, let example, let export):
+            record(.rank(eventID: eventID, time: time, deferred: deferred, example: example, export: export))
+        case .reward(let eventID, let time, let value):
+            record(.reward(eventID: eventID, time: time, value: value))
+        case .activate(let eventID, let time):
+            record(.activate(eventID: eventID, time: time))
+        }
+    }
+
+    /// Appends `entry` to the log (unless replaying it) and applies it.
+    private func record(_ entry: LogRecord) {
+        if !isReplaying { store?.log.append(entry) }
+        apply(entry)
+    }
+
+    /// The one place state changes: live records and replayed ones go through here alike.
+    private func apply(_ entry: LogRecord) {
+        switch entry {
+        case .rank(let eventID, let time, let deferred, let example, _):
+            counts.ranks += 1
             joiner.rank(eventID: eventID, payload: example, deferred: deferred, at: time, emit: learn)
         case .reward(let eventID, let time, let value):
+            counts.rewards += 1
             joiner.reward(eventID: eventID, value: value, at: time, emit: learn)
         case .activate(let eventID, let time):
+            counts.activations += 1
             joiner.activate(eventID: eventID, at: time, emit: learn)
+        case .advance(let time):
+            joiner.advance(to: time, emit: learn)
+        case .published(let newVersion, let time):
+            version = newVersion
+            learnedSincePublish = 0
+            if !isReplaying { publishSnapshot(time: time) }
+        case .outcome:
+            break  // a consequence of the records before it; kept for export and audit
         }
     }
 
     private func learn(_ event: JoinedEvent<RankedExample>) {
+        if !isReplaying {
+            store?.log.append(.outcome(eventID: event.eventID, time: clock.nowNanoseconds(), reward: event.reward,
+                                       rewarded: event.wasRewarded, learned: !event.isDropped))
+        }
+        guard !event.isDropped else { return }
         let example = event.payload
         learner.learn(shared: example.shared, actions: example.actions, chosen: example.chosenIndex,
                       probability: example.probability, cost: -event.reward)
         learnedSincePublish += 1
+        counts.learned += 1
         counters.learnedEvents.add()
-        counters.resolvedEvents.add()
     }
 
     private func reportJoinCounters() {
         let now = joiner.counters
         let before = reportedJoinCounters
-        guard now != before else { return }
-        counters.unmatchedRewards.add(now.unmatchedRewards - before.unmatchedRewards)
-        counters.unmatchedActivations.add(now.unmatchedActivations - before.unmatchedActivations)
-        counters.droppedNotActivated.add(now.droppedNotActivated - before.droppedNotActivated)
-        counters.resolvedEvents.add(now.droppedNotActivated - before.droppedNotActivated
-            + now.duplicateRanks - before.duplicateRanks)
-        reportedJoinCounters = now
+        if now != before {
+            counters.unmatchedRewards.add(now.unmatchedRewards - before.unmatchedRewards)
+            counters.unmatchedActivations.add(now.unmatchedActivations - before.unmatchedActivations)
+            counters.droppedNotActivated.add(now.droppedNotActivated - before.droppedNotActivated)
+            reportedJoinCounters = now
+        }
+        syncResolvedCounter()
     }
 
-    private func publish(now: UInt64) {
-        version += 1
-        let snapshot = ModelSnapshot(version: version, model: learner.makeScoringModel(), publishedAtNanoseconds: now)
+    /// Ranked events done with: learned, dropped, or refused as duplicates.
+    private func syncResolvedCounter() {
+        let joinCounters = joiner.counters
+        counters.resolvedEvents.set(counts.learned + joinCounters.droppedNotActivated + joinCounters.duplicateRanks)
+    }
+
+    private func publishSnapshot(time: UInt64) {
+        let snapshot = ModelSnapshot(version: version, model: learner.makeScoringModel(), publishedAtNanoseconds: time)
         mailbox.post(snapshot)
         counters.modelVersion.set(version)
-        counters.publishedAtMilliseconds.set(now / 1_000_000)
-        learnedSincePublish = 0
+        counters.publishedAtMilliseconds.set(time / 1_000_000)
+    }
+
+    // MARK: storage
+
+    private var lastWriteTime: UInt64 = 0
+    private var eventsSinceCheckpoint: UInt64 = 0
+
+    /// Writes what was logged in this pass (a group commit), fsyncs when the mode or the interval
+    /// asks, checkpoints and applies retention when due. A failure is reported once, counted in
+    /// Status, and retried; the events stay in memory meanwhile.
+    private func commitStorage(now: UInt64, force: Bool) {
+        guard let store else {
+            counters.durableEvents.set(eventsTaken)
+            return
+        }
+        let log = store.log
+        let hadPending = log.pendingCount > 0
+        if hadPending { eventsSinceCheckpoint += 1 }
+        let syncDue = store.mode == .ack ? hadPending
+            : (lastWriteTime > log.lastSyncNanoseconds && now &- log.lastSyncNanoseconds >= store.fsyncInterval)
+        guard hadPending || syncDue || force else { return maybeCheckpoint(now: now) }
+        do {
+            try log.write(sync: syncDue || force || (store.mode == .interval && hadPending
+                && now &- log.lastSyncNanoseconds >= store.fsyncInterval), now: now)
+            if hadPending { lastWriteTime = now }
+            if log.lastSyncNanoseconds == now || store.mode == .interval {
+                let durableBefore = counters.durableEvents.load()
+                counters.durableEvents.set(eventsTaken)
+                if store.mode == .ack, eventsTaken > durableBefore { onDurable() }
+            }
+            if storageFailing {
+                storageFailing = false
+                counters.storageError.set(nil)
+                self.log("loop storage recovered: \(log.directory)")
+            }
+            counters.lastSyncMilliseconds.set(log.lastSyncNanoseconds / 1_000_000)
+            counters.logBytes.set(UInt64(max(0, log.totalBytes)))
+        } catch {
+            if !storageFailing {
+                self.log("loop storage failing, events kept in memory and retried: \(error)")
+            }
+            storageFailing = true
+            counters.storageError.set(error.description)
+            if store.mode == .ack { onDurable() }  // so waiting calls can be failed with UNAVAILABLE
+            return
+        }
+        maybeCheckpoint(now: now)
+    }
+
+    private func maybeCheckpoint(now: UInt64) {
+        guard let store, !storageFailing else { return }
+        if eventsSinceCheckpoint > 0, now &- store.lastCheckpoint >= store.checkpointInterval {
+            writeCheckpoint(now: now)
+        }
+        if now &- store.lastRetentionCheck >= LoopStore.retentionCheckInterval {
+            applyRetention(now: now)
+        }
+    }
+
+    /// Saves the complete learning state at the log's current end.
+    func writeCheckpoint(now: UInt64) {
+        guard let store else { return }
+        do {
+            try store.log.write(sync: true, now: now)
+            let checkpoint = LoopCheckpoint(
+                position: store.log.writtenPosition, modelVersion: version, learnedSincePublish: learnedSincePublish,
+                learnerState: learner.serializedState(), joinCounters: joiner.counters,
+                pending: joiner.pendingEvents().map {
+                    LoopCheckpoint.PendingJoinRecord(eventID: $0.eventID, example: $0.payload, deadline: $0.deadline,
+                                                     reward: $0.reward, rewardCount: $0.rewardCount,
+                                                     isDeferred: $0.isDeferred, isActivated: $0.isActivated)
+                },
+                counts: counts)
+            try store.checkpoints.write(checkpoint)
+            store.lastCheckpoint = now
+            eventsSinceCheckpoint = 0
+        } catch {
+            log("checkpoint failed (will retry): \(error)")
+            storageFailing = true
+            counters.storageError.set(error.description)
+        }
+    }
+
+    /// Deletes log segments older than the retention period that no kept checkpoint needs.
+    func applyRetention(now: UInt64) {
+        guard let store else { return }
+        store.lastRetentionCheck = now
+        let keepFrom = store.checkpoints.positions().first ?? store.log.startPosition
+        let cutoff = now > store.retention ? now - store.retention : 0
+        let deleted = store.log.deleteSegments(newestBefore: cutoff, keepFrom: keepFrom)
+        if !deleted.isEmpty { log("retention: deleted \(deleted.count) log segment(s) older than the retention period") }
+        counters.oldestEventMilliseconds.set((store.log.oldestRecordTime() ?? 0) / 1_000_000)
+        counters.logBytes.set(UInt64(max(0, store.log.totalBytes)))
+    }
+
+    private func finishStorage(now: UInt64) {
+        guard store != nil else { return }
+        commitStorage(now: now, force: true)
+        if !storageFailing { writeCheckpoint(now: now) }
+    }
+
+    // MARK: recovery
+
+    /// Rebuilds the state of the last run: the checkpoint's, then the log after it.
+    /// - Returns: what recovery found and repaired, for the server's log.
+    func recover() throws(StorageError) -> [String] {
+        guard let store else { return [] }
+        var notes = store.log.recoveryNotes
+        let (checkpoint, checkpointNotes) = store.checkpoints.loadNewest()
+        notes += checkpointNotes
+        var position = store.log.startPosition
+        if let checkpoint {
+            do {
+                learner = try LinearLearner(policy: learner.policy, restoring: checkpoint.learnerState)
+            } catch {
+                throw StorageError(message: "the checkpoint in \(store.checkpoints.directory) does not fit the "
+                    + "loop's learningPolicy (\(error)); restore the old policy or move the loop's folder away")
+            }
+            joiner.restore(pending: checkpoint.pending.map {
+                PendingJoin(eventID: $0.eventID, payload: $0.example, deadline: $0.deadline, reward: $0.reward,
+                            rewardCount: $0.rewardCount, isDeferred: $0.isDeferred, isActivated: $0.isActivated)
+            }, counters: checkpoint.joinCounters)
+            version = checkpoint.modelVersion
+            learnedSincePublish = checkpoint.learnedSincePublish
+            counts = checkpoint.counts
+            position = checkpoint.position
+        }
+        isReplaying = true
+        var replayed = 0
+        notes += try store.log.replay(from: position) { _, entry in
+            apply(entry)
+            replayed += 1
+        }
+        isReplaying = false
+        if checkpoint != nil || replayed > 0 {
+            notes.append("recovered model version \(version), \(counts.learned) events learned, "
+                + "\(joiner.pendingCount) pending (checkpoint: \(checkpoint == nil ? "none" : "\(position)"), "
+                + "\(replayed) log records replayed)")
+        }
+        // What Status reports continues from here.
+        counters.learnedEvents.set(counts.learned)
+        counters.rankCalls.set(counts.ranks)
+        counters.rewardCalls.set(counts.rewards)
+        counters.activateCalls.set(counts.activations)
+        reportedJoinCounters = JoinCounters()
+        reportJoinCounters()
+        syncResolvedCounter()
+        counters.modelVersion.set(version)
+        counters.logBytes.set(UInt64(max(0, store.log.totalBytes)))
+        counters.oldestEventMilliseconds.set((store.log.oldestRecordTime() ?? 0) / 1_000_000)
+        store.lastCheckpoint = clock.nowNanoseconds()
+        eventsSinceCheckpoint = replayed > 0 ? 1 : 0
+        return notes
+    }
+
+    /// The event ids still pending after recovery, with the end of their windows.
+    func pendingWindows() -> [(eventID: String, deadline: UInt64)] {
+        joiner.pendingEvents().map { ($0.eventID, $0.deadline) }
     }
 
     /// Events waiting in the joiner (trainer thread, or a test driving `step`).

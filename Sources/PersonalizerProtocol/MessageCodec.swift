@@ -91,6 +91,10 @@ public enum MessageCodec {
             value.droppedNotActivated = status.dropped_not_activated
             value.backpressureStalls = status.backpressure_stalls
             value.publishedAtUnixMilliseconds = status.published_at_unix_ms
+            value.logBytes = status.log_bytes
+            value.oldestEventUnixMilliseconds = status.oldest_event_unix_ms
+            value.lastFsyncUnixMilliseconds = status.last_fsync_unix_ms
+            value.storageError = String(cString: status.storage_error)
             result = .status(value)
         case PERSONALIZER__V1__RESPONSE__RESULT_ERROR:
             let error = response.error.pointee

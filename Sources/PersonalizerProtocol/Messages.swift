@@ -83,6 +83,10 @@ public struct LoopStatus: Sendable, Equatable {
     public var droppedNotActivated: UInt64 = 0
     public var backpressureStalls: UInt64 = 0
     public var publishedAtUnixMilliseconds: UInt64 = 0
+    public var logBytes: UInt64 = 0
+    public var oldestEventUnixMilliseconds: UInt64 = 0
+    public var lastFsyncUnixMilliseconds: UInt64 = 0
+    public var storageError = ""
     public init() {}
 }
 

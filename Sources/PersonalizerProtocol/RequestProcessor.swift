@@ -37,6 +37,9 @@ public final class RequestProcessor {
     private let rankedActions: UnsafeMutablePointer<Personalizer__V1__RankedAction>
     private let rankedPointers: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__RankedAction>?>
     private let generatedID: UnsafeMutablePointer<CChar>
+    /// The last event submitted to a loop whose answers wait for the disk: the server holds the
+    /// answer back until that event is durable. Read and cleared by the server after each frame.
+    public var awaitingDurability: (producer: LoopProducer, ordinal: UInt64)?
 
     public init(loops: [String: LearningLoop], limits: ServerLimits, clock: EngineClock = SystemClock()) {
         self.loops = loops
@@ -84,9 +87,17 @@ public final class RequestProcessor {
                 "no loop named \(loopBytes.quoted()) (loops: \(loopNamesForErrors))"), into: output)
             return .done
         }
-        switch request.pointee.call_case {
+        let callCase = request.pointee.call_case
+        if callCase != PERSONALIZER__V1__REQUEST__CALL_STATUS, loop.producer.answersWaitForDisk,
+           let storageError = loop.producer.storageError {
+            writeError(id: id, RequestError(.unavailable,
+                "loop \(loopBytes.quoted()) cannot make events durable right now (\(storageError)); try again later"),
+                into: output)
+            return .done
+        }
+        switch callCase {
         case PERSONALIZER__V1__REQUEST__CALL_RANK:
-            return rank(request.pointee.rank.pointee, id: id, loop: loop, into: output)
+            return rank(request.pointee.rank.pointee, id: id, loop: loop, frame: frame, into: output)
         case PERSONALIZER__V1__REQUEST__CALL_REWARD:
             return reward(request.pointee.reward.pointee, id: id, loop: loop, into: output)
         case PERSONALIZER__V1__REQUEST__CALL_ACTIVATE:
@@ -111,7 +122,7 @@ public final class RequestProcessor {
     // MARK: Rank
 
     private func rank(_ request: Personalizer__V1__RankRequest, id: UInt64, loop: LearningLoop,
-                      into output: ByteBuffer) -> ProcessOutcome {
+                      frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
         do {
             try prepareRank(request)
         } catch {
@@ -175,7 +186,15 @@ public final class RequestProcessor {
 
         let example = RankedExample(shared: shared, actions: candidates, chosenIndex: chosen,
                                     probability: probabilities[chosen], modelVersion: snapshot.version)
-        producer.submit(.rank(eventID: eventID, time: now, deferred: request.defer_activation != 0, example: example))
+        var export: RankExport?
+        if producer.isLogging {
+            var requestOrder = [Double](repeating: 0, count: request.n_actions)
+            for candidate in 0..<count { requestOrder[candidateRequestIndex[candidate]] = probabilities[candidate] }
+            export = RankExport(request: Array(frame), chosenRequestIndex: candidateRequestIndex[chosen],
+                                probabilities: requestOrder)
+        }
+        submit(.rank(eventID: eventID, time: now, deferred: request.defer_activation != 0, example: example,
+                     export: export), to: producer)
 
         var rankResponse = Personalizer__V1__RankResponse()
         personalizer__v1__rank_response__init(&rankResponse)
@@ -343,7 +362,8 @@ public final class RequestProcessor {
             return .done
         }
         guard loop.producer.reserveSlot() else { return .retryLater(loop) }
-        loop.producer.submit(.reward(eventID: eventIDBytes.string, time: clock.nowNanoseconds(), value: request.value))
+        submit(.reward(eventID: eventIDBytes.string, time: clock.nowNanoseconds(), value: request.value),
+               to: loop.producer)
         var reward = Personalizer__V1__RewardResponse()
         personalizer__v1__reward_response__init(&reward)
         withUnsafeMutablePointer(to: &reward) { pointer in
@@ -365,7 +385,7 @@ public final class RequestProcessor {
             return .done
         }
         guard loop.producer.reserveSlot() else { return .retryLater(loop) }
-        loop.producer.submit(.activate(eventID: eventIDBytes.string, time: clock.nowNanoseconds()))
+        submit(.activate(eventID: eventIDBytes.string, time: clock.nowNanoseconds()), to: loop.producer)
         var activate = Personalizer__V1__ActivateResponse()
         personalizer__v1__activate_response__init(&activate)
         withUnsafeMutablePointer(to: &activate) { pointer in
@@ -377,6 +397,11 @@ public final class RequestProcessor {
             write(&response, into: output)
         }
         return .done
+    }
+
+    private func submit(_ event: LoopEvent, to producer: LoopProducer) {
+        producer.submit(event)
+        if producer.answersWaitForDisk { awaitingDurability = (producer, producer.submittedEvents) }
     }
 
     private func checkEventID(_ bytes: UnsafeRawBufferPointer, call: String) -> RequestError? {
@@ -403,13 +428,21 @@ public final class RequestProcessor {
         status.dropped_not_activated = counters.droppedNotActivated.load()
         status.backpressure_stalls = counters.backpressureStalls.load()
         status.published_at_unix_ms = counters.publishedAtMilliseconds.load()
-        withUnsafeMutablePointer(to: &status) { pointer in
-            var response = Personalizer__V1__Response()
-            personalizer__v1__response__init(&response)
-            response.id = id
-            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_STATUS
-            response.status = pointer
-            write(&response, into: output)
+        status.log_bytes = counters.logBytes.load()
+        status.oldest_event_unix_ms = counters.oldestEventMilliseconds.load()
+        status.last_fsync_unix_ms = counters.lastSyncMilliseconds.load()
+        let storageError = counters.storageError.load()
+        var errorText = Array((storageError ?? "").utf8CString)
+        errorText.withUnsafeMutableBufferPointer { text in
+            status.storage_error = text.baseAddress
+            withUnsafeMutablePointer(to: &status) { pointer in
+                var response = Personalizer__V1__Response()
+                personalizer__v1__response__init(&response)
+                response.id = id
+                response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_STATUS
+                response.status = pointer
+                write(&response, into: output)
+            }
         }
     }
 

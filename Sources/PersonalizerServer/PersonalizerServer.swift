@@ -15,6 +15,8 @@ public final class PersonalizerServer: ConnectionHandler {
     private var connections: [UInt64: Connection] = [:]
     /// Connections paused because a loop's ring was full, by loop name, in the order they paused.
     private var waitingForRoom: [String: [Connection]] = [:]
+    /// Connections with answers held until their events are durable.
+    private var waitingForDisk: [UInt64: (Connection, DurabilityGate)] = [:]
     private var isShuttingDown = false
     private var trainersStopped = false
     private let log: (String) -> Void
@@ -25,8 +27,8 @@ public final class PersonalizerServer: ConnectionHandler {
     }
 
     /// Builds the loops and binds the socket; `run()` then serves.
-    public init(configuration: Configuration, socketPath: String,
-                log: @escaping (String) -> Void = PersonalizerServer.printLine) throws {
+    public init(configuration: Configuration, socketPath: String, dataDirectory: String? = nil,
+                log: @escaping @Sendable (String) -> Void = PersonalizerServer.printLine) throws {
         self.socketPath = socketPath
         self.configuration = configuration
         self.log = log
@@ -36,11 +38,15 @@ public final class PersonalizerServer: ConnectionHandler {
         for (name, settings) in configuration.loops {
             loops[name] = try LearningLoop(name: name, settings: settings,
                                            ringCapacity: configuration.limits.ringCapacity,
-                                           onSpaceAvailable: { waker.wake() })
+                                           dataDirectory: dataDirectory, log: { log("personalizerd: \($0)") },
+                                           onSpaceAvailable: { waker.wake() }, onDurable: { waker.wake() })
         }
         self.loops = loops
         processor = RequestProcessor(loops: loops, limits: configuration.limits)
-        eventLoop.onWake { [unowned self] in resumeWaitingConnections() }
+        eventLoop.onWake { [unowned self] in
+            resumeWaitingConnections()
+            releaseDurableAnswers()
+        }
         do {
             listener = try UnixListener(loop: eventLoop, path: socketPath,
                                         maxFrameBytes: configuration.limits.maxFrameBytes, handler: self)
@@ -99,11 +105,33 @@ public final class PersonalizerServer: ConnectionHandler {
         }
     }
 
+    private func releaseDurableAnswers() {
+        guard !waitingForDisk.isEmpty else { return }
+        for (id, (connection, gate)) in waitingForDisk {
+            connection.sendLimit = gate.sendLimit()
+            if gate.isEmpty { waitingForDisk[id] = nil }
+            connection.flush()
+        }
+    }
+
     // MARK: ConnectionHandler
 
     public func handleFrame(_ payload: UnsafeRawBufferPointer, on connection: Connection) -> FrameDisposition {
+        let start = connection.outputPosition
         switch processor.process(payload, into: connection.output) {
         case .done:
+            if let (producer, ordinal) = processor.awaitingDurability {
+                processor.awaitingDurability = nil
+                let gate: DurabilityGate
+                if let existing = waitingForDisk[connection.id] {
+                    gate = existing.1
+                } else {
+                    gate = DurabilityGate()
+                    waitingForDisk[connection.id] = (connection, gate)
+                }
+                gate.hold(from: start, producer: producer, ordinal: ordinal)
+                connection.sendLimit = gate.sendLimit()
+            }
             return .consumed
         case .retryLater(let loop):
             waitingForRoom[loop.name, default: []].append(connection)
@@ -117,6 +145,7 @@ public final class PersonalizerServer: ConnectionHandler {
 
     public func connectionDidClose(_ connection: Connection) {
         connections[connection.id] = nil
+        waitingForDisk[connection.id] = nil
         finishShutdownIfIdle()
     }
 }

@@ -21,22 +21,22 @@ public enum FrameDisposition {
 
 /// One accepted client. Reads into a reused input buffer, hands whole frames to the handler
 /// and writes all the responses of one read in one go: `uv_try_write` first, and `uv_write`
-/// only for what the socket did not take. At most one `uv_write` is in flight; its bytes live in
-/// `inFlight` until the write callback.
+/// only for what the socket did not take (copied to `inFlight`, where they live until the write
+/// callback). At most one `uv_write` is in flight.
 ///
 /// Lifetime: the connection retains itself while its libuv handle is open (`handle.data`) and
 /// releases that reference in the close callback, after libuv has run any cancelled write callback.
 public final class Connection {
     public let id: UInt64
     /// Responses not yet handed to the socket.
-    public private(set) var output = ByteBuffer(capacity: 16 * 1024)
+    public let output = ByteBuffer(capacity: 16 * 1024)
     /// Whatever the protocol layer wants to keep per connection.
     public var context: AnyObject?
 
     let handle: UnsafeMutablePointer<uv_pipe_t>
     private let writeRequest: UnsafeMutablePointer<uv_write_t>
     private let input = ByteBuffer(capacity: 64 * 1024)
-    private var inFlight = ByteBuffer(capacity: 16 * 1024)
+    private let inFlight = ByteBuffer(capacity: 16 * 1024)
     private let decoder: FrameDecoder
     private unowned let handler: ConnectionHandler
 
@@ -145,34 +145,50 @@ public final class Connection {
         flush()
     }
 
-    /// Sends what `output` holds.
+    /// Output bytes may be sent up to this stream position (see `outputPosition`), or all of
+    /// them when nil. The server holds answers back with it (answers that wait for the disk).
+    public var sendLimit: UInt64?
+    /// Bytes taken out of `output` so far (sent, or handed to libuv).
+    private var outputTaken: UInt64 = 0
+
+    /// The stream position of the end of `output`: what `sendLimit` is measured in.
+    public var outputPosition: UInt64 { outputTaken + UInt64(output.readableCount) }
+
+    /// Sends what `output` holds, up to `sendLimit`.
     public func flush() {
-        guard !isClosed, !isWriting, !output.isEmpty else {
-            if closeWhenFlushed, !isWriting, output.isEmpty { close() }
+        guard !isClosed, !isWriting else { return }
+        var sendable = output.readableCount
+        if let sendLimit { sendable = min(sendable, Int(sendLimit &- min(sendLimit, outputTaken))) }
+        guard sendable > 0 else {
+            if closeWhenFlushed, output.isEmpty { close() }
             return
         }
-        let bytes = output.readableBytes
+        let bytes = UnsafeRawBufferPointer(rebasing: output.readableBytes[0..<sendable])
         var buffer = uv_buf_init(
             UnsafeMutableRawPointer(mutating: bytes.baseAddress!).assumingMemoryBound(to: CChar.self),
             UInt32(bytes.count))
         let written = uv_try_write(stream, &buffer, 1)
-        if written > 0 {
-            output.consume(Int(written))
-        } else if written < 0, written != Int32(UV_EAGAIN.rawValue) {
+        if written < 0, written != Int32(UV_EAGAIN.rawValue) {
             close()
             return
         }
-        if output.isEmpty {
-            if closeWhenFlushed { close() }
+        let sent = max(0, Int(written))
+        output.consume(sent)
+        outputTaken += UInt64(sent)
+        let rest = sendable - sent
+        if rest == 0 {
+            if closeWhenFlushed, output.isEmpty { close() }
             return
         }
-        // The socket is full: hand the rest to libuv, which owns those bytes until the callback.
-        swap(&inFlight, &output)
+        // The socket is full: copy the rest for libuv, which owns those bytes until the callback.
+        inFlight.append(UnsafeRawBufferPointer(rebasing: output.readableBytes[0..<rest]))
+        output.consume(rest)
+        outputTaken += UInt64(rest)
         let pending = inFlight.readableBytes
-        var rest = uv_buf_init(
+        var remaining = uv_buf_init(
             UnsafeMutableRawPointer(mutating: pending.baseAddress!).assumingMemoryBound(to: CChar.self),
             UInt32(pending.count))
-        let status = uv_write(writeRequest, stream, &rest, 1, connectionDidWrite)
+        let status = uv_write(writeRequest, stream, &remaining, 1, connectionDidWrite)
         if status < 0 { close(); return }
         isWriting = true
     }

@@ -35,7 +35,7 @@ struct PersonalizerDaemon: ParsableCommand {
         let socketPath = socket ?? (dataDir as NSString).appendingPathComponent("personalizer.sock")
         let server: PersonalizerServer
         do {
-            server = try PersonalizerServer(configuration: configuration, socketPath: socketPath)
+            server = try PersonalizerServer(configuration: configuration, socketPath: socketPath, dataDirectory: dataDir)
         } catch {
             FileHandle.standardError.write(Data("personalizerd: \(error)\n".utf8))
             throw ExitCode(1)

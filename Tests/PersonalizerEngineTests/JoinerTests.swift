@@ -13,9 +13,14 @@ final class JoinerTests: XCTestCase {
     /// Collects what a joiner emits.
     private final class Sink {
         var events: [(id: String, reward: Double, rewarded: Bool)] = []
+        var dropped: [String] = []
         func emit(_ event: JoinedEvent<String>) {
             XCTAssertEqual(event.payload, "payload-\(event.eventID)")
-            events.append((event.eventID, event.reward, event.wasRewarded))
+            if event.isDropped {
+                dropped.append(event.eventID)
+            } else {
+                events.append((event.eventID, event.reward, event.wasRewarded))
+            }
         }
     }
 
@@ -105,6 +110,7 @@ final class JoinerTests: XCTestCase {
         joiner.advance(to: 10 * second, emit: sink.emit)
         XCTAssertEqual(sink.events.map(\.id), ["kept"])
         XCTAssertEqual(sink.events[0].reward, 1)
+        XCTAssertEqual(sink.dropped, ["dropped"], "the drop is reported, marked")
         XCTAssertEqual(joiner.counters.droppedNotActivated, 1)
         XCTAssertFalse(joiner.activate(eventID: "kept", at: 11 * second, emit: sink.emit))
         XCTAssertEqual(joiner.counters.unmatchedActivations, 1)
@@ -149,6 +155,27 @@ final class JoinerTests: XCTestCase {
         XCTAssertEqual(joiner.counters.duplicateRanks, 1, "the id is free again once its window closed")
         XCTAssertEqual(joiner.pendingCount, 1)
         XCTAssertEqual(sink.events.count, 1)
+    }
+
+    func testPendingEventsSurviveAnExportAndRestore() {
+        let original = joiner(aggregation: .sum)
+        let sink = Sink()
+        rank(original, "a", at: 0, sink)
+        rank(original, "b", at: 1, deferred: true, sink)
+        original.reward(eventID: "a", value: 0.5, at: 2 * second, emit: sink.emit)
+        original.activate(eventID: "b", at: 2 * second, emit: sink.emit)
+        original.reward(eventID: "zzz", value: 1, at: 2 * second, emit: sink.emit)
+        let restored = joiner(aggregation: .sum)
+        restored.restore(pending: original.pendingEvents(), counters: original.counters)
+        XCTAssertEqual(restored.counters, original.counters)
+        XCTAssertEqual(restored.pendingCount, 2)
+        XCTAssertTrue(restored.isPending("b"))
+        for target in [original, restored] {
+            target.reward(eventID: "a", value: 0.25, at: 3 * second, emit: sink.emit)
+            target.advance(to: 20 * second, emit: sink.emit)
+        }
+        XCTAssertEqual(sink.events.map(\.id), ["a", "b", "a", "b"])
+        XCTAssertEqual(sink.events.map(\.reward), [0.75, 0, 0.75, 0])
     }
 
     func testManyEventsCompactAndStayConsistent() {

@@ -4,13 +4,6 @@ import PersonalizerTransport
 import Synchronization
 import XCTest
 
-/// A clock the test moves by hand.
-final class ManualClock: EngineClock {
-    private let now = Atomic<UInt64>(1_000_000_000_000)
-    func nowNanoseconds() -> UInt64 { now.load(ordering: .acquiring) }
-    func advance(seconds: Double) { now.add(UInt64(seconds * 1e9), ordering: .acquiringAndReleasing) }
-}
-
 /// The decode → engine → encode path in process, without sockets or threads: the test drives
 /// the trainer with `trainerStep` and its own clock.
 final class RequestProcessorTests: XCTestCase {

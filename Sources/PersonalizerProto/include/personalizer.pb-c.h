@@ -227,10 +227,26 @@ struct  Personalizer__V1__StatusResponse
    * when the current model version was published (0: never)
    */
   uint64_t published_at_unix_ms;
+  /*
+   * size of the loop's event log on disk
+   */
+  uint64_t log_bytes;
+  /*
+   * time of the oldest event still in the log (0: none)
+   */
+  uint64_t oldest_event_unix_ms;
+  /*
+   * when the log was last made durable (0: never)
+   */
+  uint64_t last_fsync_unix_ms;
+  /*
+   * the storage failure in effect (full disk, I/O error), or empty
+   */
+  char *storage_error;
 };
 #define PERSONALIZER__V1__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&personalizer__v1__status_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*

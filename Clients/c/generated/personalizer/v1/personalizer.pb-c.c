@@ -1209,7 +1209,7 @@ const ProtobufCMessageDescriptor personalizer__v1__status_request__descriptor =
   (ProtobufCMessageInit) personalizer__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor personalizer__v1__status_response__field_descriptors[11] =
+static const ProtobufCFieldDescriptor personalizer__v1__status_response__field_descriptors[15] =
 {
   {
     "model_version",
@@ -1343,24 +1343,76 @@ static const ProtobufCFieldDescriptor personalizer__v1__status_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "log_bytes",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Personalizer__V1__StatusResponse, log_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "oldest_event_unix_ms",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Personalizer__V1__StatusResponse, oldest_event_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_fsync_unix_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Personalizer__V1__StatusResponse, last_fsync_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "storage_error",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Personalizer__V1__StatusResponse, storage_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned personalizer__v1__status_response__field_indices_by_name[] = {
   5,   /* field[5] = activate_calls */
   9,   /* field[9] = backpressure_stalls */
   8,   /* field[8] = dropped_not_activated */
+  13,   /* field[13] = last_fsync_unix_ms */
   3,   /* field[3] = learned_events */
+  11,   /* field[11] = log_bytes */
   0,   /* field[0] = model_version */
+  12,   /* field[12] = oldest_event_unix_ms */
   4,   /* field[4] = pending_events */
   10,   /* field[10] = published_at_unix_ms */
   1,   /* field[1] = rank_calls */
   2,   /* field[2] = reward_calls */
+  14,   /* field[14] = storage_error */
   7,   /* field[7] = unmatched_activations */
   6,   /* field[6] = unmatched_rewards */
 };
 static const ProtobufCIntRange personalizer__v1__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor personalizer__v1__status_response__descriptor =
 {
@@ -1370,7 +1422,7 @@ const ProtobufCMessageDescriptor personalizer__v1__status_response__descriptor =
   "Personalizer__V1__StatusResponse",
   "personalizer.v1",
   sizeof(Personalizer__V1__StatusResponse),
-  11,
+  15,
   personalizer__v1__status_response__field_descriptors,
   personalizer__v1__status_response__field_indices_by_name,
   1,  personalizer__v1__status_response__number_ranges,

@@ -93,7 +93,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("model_version", "rank_calls", "reward_calls", "learned_events", "pending_events", "activate_calls", "unmatched_rewards", "unmatched_activations", "dropped_not_activated", "backpressure_stalls", "published_at_unix_ms")
+    __slots__ = ("model_version", "rank_calls", "reward_calls", "learned_events", "pending_events", "activate_calls", "unmatched_rewards", "unmatched_activations", "dropped_not_activated", "backpressure_stalls", "published_at_unix_ms", "log_bytes", "oldest_event_unix_ms", "last_fsync_unix_ms", "storage_error")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     RANK_CALLS_FIELD_NUMBER: _ClassVar[int]
     REWARD_CALLS_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +105,10 @@ class StatusResponse(_message.Message):
     DROPPED_NOT_ACTIVATED_FIELD_NUMBER: _ClassVar[int]
     BACKPRESSURE_STALLS_FIELD_NUMBER: _ClassVar[int]
     PUBLISHED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    LOG_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_EVENT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_FSYNC_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    STORAGE_ERROR_FIELD_NUMBER: _ClassVar[int]
     model_version: int
     rank_calls: int
     reward_calls: int
@@ -116,7 +120,11 @@ class StatusResponse(_message.Message):
     dropped_not_activated: int
     backpressure_stalls: int
     published_at_unix_ms: int
-    def __init__(self, model_version: _Optional[int] = ..., rank_calls: _Optional[int] = ..., reward_calls: _Optional[int] = ..., learned_events: _Optional[int] = ..., pending_events: _Optional[int] = ..., activate_calls: _Optional[int] = ..., unmatched_rewards: _Optional[int] = ..., unmatched_activations: _Optional[int] = ..., dropped_not_activated: _Optional[int] = ..., backpressure_stalls: _Optional[int] = ..., published_at_unix_ms: _Optional[int] = ...) -> None: ...
+    log_bytes: int
+    oldest_event_unix_ms: int
+    last_fsync_unix_ms: int
+    storage_error: str
+    def __init__(self, model_version: _Optional[int] = ..., rank_calls: _Optional[int] = ..., reward_calls: _Optional[int] = ..., learned_events: _Optional[int] = ..., pending_events: _Optional[int] = ..., activate_calls: _Optional[int] = ..., unmatched_rewards: _Optional[int] = ..., unmatched_activations: _Optional[int] = ..., dropped_not_activated: _Optional[int] = ..., backpressure_stalls: _Optional[int] = ..., published_at_unix_ms: _Optional[int] = ..., log_bytes: _Optional[int] = ..., oldest_event_unix_ms: _Optional[int] = ..., last_fsync_unix_ms: _Optional[int] = ..., storage_error: _Optional[str] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("code", "message")

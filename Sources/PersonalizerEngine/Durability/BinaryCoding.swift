@@ -1,0 +1,118 @@
+import PersonalizerModel
+
+/// Little-endian binary encoding for log records and checkpoints.
+struct BinaryWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func f32(_ value: Float) { u32(value.bitPattern) }
+    mutating func f64(_ value: Double) { u64(value.bitPattern) }
+
+    mutating func blob(_ value: [UInt8]) {
+        u32(UInt32(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    mutating func string(_ value: String) {
+        u32(UInt32(value.utf8.count))
+        bytes.append(contentsOf: value.utf8)
+    }
+
+    mutating func features(_ value: HashedFeatures) {
+        u32(UInt32(value.spans.count))
+        for span in value.spans {
+            u8(span.interactionKey)
+            u32(span.namespaceHash)
+            u32(UInt32(span.count))
+        }
+        u32(UInt32(value.count))
+        for index in value.indices { u32(index) }
+        for feature in value.values { f32(feature) }
+    }
+}
+
+/// A damaged or truncated encoding.
+public struct FormatError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads what `BinaryWriter` wrote; every read is bounds-checked, so damaged input is an error,
+/// never a crash.
+struct BinaryReader {
+    let bytes: UnsafeRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var isAtEnd: Bool { offset == bytes.count }
+    var remaining: Int { bytes.count - offset }
+
+    private mutating func take(_ count: Int) throws(FormatError) -> Int {
+        guard count >= 0, count <= bytes.count - offset else {
+            throw FormatError("needs \(count) bytes at offset \(offset), only \(bytes.count - offset) left")
+        }
+        defer { offset += count }
+        return offset
+    }
+
+    mutating func u8() throws(FormatError) -> UInt8 { bytes[try take(1)] }
+    mutating func bool() throws(FormatError) -> Bool {
+        let value = try u8()
+        guard value <= 1 else { throw FormatError("invalid boolean \(value)") }
+        return value == 1
+    }
+    mutating func u32() throws(FormatError) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self))
+    }
+    mutating func u64() throws(FormatError) -> UInt64 {
+        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self))
+    }
+    mutating func f32() throws(FormatError) -> Float { Float(bitPattern: try u32()) }
+    mutating func f64() throws(FormatError) -> Double { Double(bitPattern: try u64()) }
+
+    mutating func count(max limit: Int) throws(FormatError) -> Int {
+        let value = Int(try u32())
+        guard value <= limit, value <= remaining else { throw FormatError("count \(value) exceeds what is left") }
+        return value
+    }
+
+    mutating func blob() throws(FormatError) -> [UInt8] {
+        let count = try count(max: remaining)
+        let start = try take(count)
+        return Array(bytes[start..<(start + count)])
+    }
+
+    mutating func string() throws(FormatError) -> String {
+        let count = try count(max: remaining)
+        let start = try take(count)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)]), as: UTF8.self)
+    }
+
+    mutating func features() throws(FormatError) -> HashedFeatures {
+        let spanCount = try count(max: remaining / 9)
+        var spans: [(key: UInt8, hash: UInt32, count: Int)] = []
+        spans.reserveCapacity(spanCount)
+        for _ in 0..<spanCount { spans.append((try u8(), try u32(), Int(try u32()))) }
+        let total = try count(max: remaining / 8)
+        guard spans.reduce(0, { $0 + $1.count }) == total else { throw FormatError("namespace sizes do not add up") }
+        let indexStart = try take(total * 4)
+        let valueStart = try take(total * 4)
+        var features = HashedFeatures(reservingFeatures: total, namespaces: spanCount)
+        var position = 0
+        for span in spans {
+            features.beginNamespace(key: span.key, hash: span.hash)
+            for _ in 0..<span.count {
+                let index = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: indexStart + position * 4, as: UInt32.self))
+                let value = Float(bitPattern: UInt32(littleEndian:
+                    bytes.loadUnaligned(fromByteOffset: valueStart + position * 4, as: UInt32.self)))
+                features.add(hash: index, value: value)
+                position += 1
+            }
+        }
+        return features
+    }
+}

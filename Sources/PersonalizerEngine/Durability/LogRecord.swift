@@ -1,0 +1,136 @@
+import PersonalizerModel
+
+/// What an export needs of a Rank beyond what learning needs: the request as it came, and the
+/// decision in request order.
+public struct RankExport: Sendable, Equatable {
+    /// The `Request` message's protobuf bytes.
+    public var request: [UInt8]
+    /// Index, in the request's actions, of the action shown.
+    public var chosenRequestIndex: Int
+    /// Every action's probability, in request order (excluded actions 0).
+    public var probabilities: [Double]
+
+    public init(request: [UInt8], chosenRequestIndex: Int, probabilities: [Double]) {
+        self.request = request
+        self.chosenRequestIndex = chosenRequestIndex
+        self.probabilities = probabilities
+    }
+}
+
+/// One entry of a loop's event log. The trainer writes them in the order it applies them, so
+/// replaying the log through the same code reproduces the same model.
+public enum LogRecord: Sendable {
+    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?)
+    case reward(eventID: String, time: UInt64, value: Double)
+    case activate(eventID: String, time: UInt64)
+    /// The trainer closed the reward windows due at `time` (written only when some closed).
+    case advance(time: UInt64)
+    /// The trainer published model `version`.
+    case published(version: UInt64, time: UInt64)
+    /// How an event ended: learned with `reward`, or dropped (deferred, never activated).
+    case outcome(eventID: String, time: UInt64, reward: Double, rewarded: Bool, learned: Bool)
+
+    var time: UInt64 {
+        switch self {
+        case .rank(_, let time, _, _, _), .reward(_, let time, _), .activate(_, let time), .advance(let time),
+             .published(_, let time), .outcome(_, let time, _, _, _):
+            return time
+        }
+    }
+
+    private enum Kind: UInt8 {
+        case rank = 1, reward, activate, advance, published, outcome
+    }
+
+    func encode(into writer: inout BinaryWriter) {
+        switch self {
+        case .rank(let eventID, let time, let deferred, let example, let export):
+            writer.u8(Kind.rank.rawValue)
+            writer.u64(time)
+            writer.string(eventID)
+            writer.bool(deferred)
+            writer.u64(example.modelVersion)
+            writer.u32(UInt32(example.chosenIndex))
+            writer.f64(example.probability)
+            writer.features(example.shared)
+            writer.u32(UInt32(example.actions.count))
+            for action in example.actions { writer.features(action) }
+            writer.bool(export != nil)
+            if let export {
+                writer.u32(UInt32(export.chosenRequestIndex))
+                writer.u32(UInt32(export.probabilities.count))
+                for probability in export.probabilities { writer.f64(probability) }
+                writer.blob(export.request)
+            }
+        case .reward(let eventID, let time, let value):
+            writer.u8(Kind.reward.rawValue)
+            writer.u64(time)
+            writer.string(eventID)
+            writer.f64(value)
+        case .activate(let eventID, let time):
+            writer.u8(Kind.activate.rawValue)
+            writer.u64(time)
+            writer.string(eventID)
+        case .advance(let time):
+            writer.u8(Kind.advance.rawValue)
+            writer.u64(time)
+        case .published(let version, let time):
+            writer.u8(Kind.published.rawValue)
+            writer.u64(time)
+            writer.u64(version)
+        case .outcome(let eventID, let time, let reward, let rewarded, let learned):
+            writer.u8(Kind.outcome.rawValue)
+            writer.u64(time)
+            writer.string(eventID)
+            writer.f64(reward)
+            writer.bool(rewarded)
+            writer.bool(learned)
+        }
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> LogRecord {
+        var reader = BinaryReader(bytes)
+        guard let kind = Kind(rawValue: try reader.u8()) else { throw FormatError("unknown record kind") }
+        let time = try reader.u64()
+        let record: LogRecord
+        switch kind {
+        case .rank:
+            let eventID = try reader.string()
+            let deferred = try reader.bool()
+            let version = try reader.u64()
+            let chosen = Int(try reader.u32())
+            let probability = try reader.f64()
+            let shared = try reader.features()
+            let actionCount = try reader.count(max: reader.remaining)
+            var actions: [HashedFeatures] = []
+            for _ in 0..<actionCount { actions.append(try reader.features()) }
+            guard chosen < actions.count else { throw FormatError("chosen action \(chosen) of \(actions.count)") }
+            var export: RankExport?
+            if try reader.bool() {
+                let chosenRequestIndex = Int(try reader.u32())
+                let probabilityCount = try reader.count(max: reader.remaining / 8)
+                var probabilities: [Double] = []
+                for _ in 0..<probabilityCount { probabilities.append(try reader.f64()) }
+                export = RankExport(request: try reader.blob(), chosenRequestIndex: chosenRequestIndex,
+                                    probabilities: probabilities)
+            }
+            record = .rank(eventID: eventID, time: time, deferred: deferred,
+                           example: RankedExample(shared: shared, actions: actions, chosenIndex: chosen,
+                                                  probability: probability, modelVersion: version),
+                           export: export)
+        case .reward:
+            record = .reward(eventID: try reader.string(), time: time, value: try reader.f64())
+        case .activate:
+            record = .activate(eventID: try reader.string(), time: time)
+        case .advance:
+            record = .advance(time: time)
+        case .published:
+            record = .published(version: try reader.u64(), time: time)
+        case .outcome:
+            record = .outcome(eventID: try reader.string(), time: time, reward: try reader.f64(),
+                              rewarded: try reader.bool(), learned: try reader.bool())
+        }
+        guard reader.isAtEnd else { throw FormatError("\(reader.remaining) unexpected bytes after the record") }
+        return record
+    }
+}

@@ -1,0 +1,30 @@
+/// How a loop's events reach the disk.
+public enum DurabilityMode: String, Sendable, CaseIterable {
+    /// Written within a millisecond or so, fsynced at least every `fsyncIntervalMilliseconds`:
+    /// a crash of the machine loses at most that window, a crash of the process almost nothing.
+    case interval
+    /// A Rank, Reward or Activate is answered only once its event is fsynced.
+    case ack
+}
+
+/// A loop's files: its event log and its checkpoints, under `DATA_DIR/loops/NAME/`.
+final class LoopStore {
+    let log: EventLog
+    let checkpoints: CheckpointStore
+    let mode: DurabilityMode
+    let fsyncInterval: UInt64
+    let checkpointInterval: UInt64
+    let retention: UInt64
+    var lastCheckpoint: UInt64 = 0
+    var lastRetentionCheck: UInt64 = 0
+    static let retentionCheckInterval: UInt64 = 60_000_000_000
+
+    init(directory: String, settings: LoopSettings, operations: FileOperations) throws(StorageError) {
+        log = try EventLog(directory: directory + "/log", operations: operations)
+        checkpoints = try CheckpointStore(directory: directory + "/checkpoints", operations: operations)
+        mode = settings.durability
+        fsyncInterval = UInt64(settings.fsyncIntervalMilliseconds * 1_000_000)
+        checkpointInterval = LoopSettings.nanoseconds(settings.checkpointIntervalSeconds)
+        retention = LoopSettings.nanoseconds(settings.logRetentionDays * 86_400)
+    }
+}
