@@ -18,7 +18,7 @@ public final class LearningLoop: @unchecked Sendable {
     ///   - log: where recovery notes and storage trouble are reported.
     public init(name: String, settings: LoopSettings, ringCapacity: Int, dataDirectory: String? = nil,
                 clock: EngineClock = SystemClock(), fileOperations: FileOperations = .system,
-                log: @escaping (String) -> Void = { _ in },
+                log: @escaping @Sendable (String) -> Void = { _ in },
                 onSpaceAvailable: @escaping @Sendable () -> Void = {},
                 onDurable: @escaping @Sendable () -> Void = {}) throws(LoopStartError) {
         self.name = name
@@ -35,7 +35,8 @@ public final class LearningLoop: @unchecked Sendable {
         if let dataDirectory {
             do {
                 store = try LoopStore(directory: "\(dataDirectory)/loops/\(name)", settings: settings,
-                                      operations: fileOperations)
+                                      operations: fileOperations, counters: counters, clock: clock,
+                                      log: { log("loop \(name): \($0)") }, onDurable: onDurable)
             } catch {
                 throw .storage(name, error)
             }
@@ -64,8 +65,13 @@ public final class LearningLoop: @unchecked Sendable {
     public func stop() { trainer.stop() }
 
     /// Runs one trainer pass on the caller's thread (tests drive loops this way, with their clock).
+    /// The log's fsync runs here too, as the syncer thread would.
     @discardableResult
-    public func trainerStep(now: UInt64) -> Int { trainer.step(now: now) }
+    public func trainerStep(now: UInt64) -> Int {
+        let drained = trainer.step(now: now)
+        trainer.syncLogNow()
+        return drained
+    }
 
     /// Writes a checkpoint now (tests; the trainer does it on its own schedule and at stop).
     public func checkpoint(now: UInt64) { trainer.writeCheckpoint(now: now) }
@@ -128,7 +134,7 @@ public final class LoopProducer: @unchecked Sendable {
     public func isDurable(_ ordinal: UInt64) -> Bool { counters.durableEvents.load() >= ordinal }
 
     /// The storage failure in effect, if any.
-    public var storageError: String? { counters.storageError.load() }
+    public var storageError: String? { counters.currentStorageError }
 
     /// The newest published model.
     @inline(__always)

@@ -43,14 +43,20 @@ public final class LoopCounters: Sendable {
     public let droppedNotActivated = SingleWriterCounter()
     public let modelVersion = SingleWriterCounter()
     public let publishedAtMilliseconds = SingleWriterCounter()
-    /// Ring events (ranks, rewards, activations) taken by the trainer that are on disk as the
-    /// loop's durability mode defines it; in `ack` mode the I/O thread answers up to here.
+    /// Ring events (ranks, rewards, activations) whose records are fsynced (all taken events
+    /// when the loop keeps no log); in `ack` mode the I/O thread answers up to here. Written by
+    /// the log syncer.
     public let durableEvents = SingleWriterCounter()
     public let logBytes = SingleWriterCounter()
     public let oldestEventMilliseconds = SingleWriterCounter()
     public let lastSyncMilliseconds = SingleWriterCounter()
-    /// The storage failure in effect (full disk, I/O error), or nil.
+    /// A failure writing the log or a checkpoint (full disk, I/O error) in effect, or nil.
     public let storageError = Mutex<String?>(nil)
+    /// A failure syncing the log in effect, or nil.
+    public let syncError = Mutex<String?>(nil)
+
+    /// What keeps events from reaching the disk now, if anything.
+    public var currentStorageError: String? { storageError.load() ?? syncError.load() }
 
     public init() {}
 

@@ -2,6 +2,13 @@ import Foundation
 import PersonalizerModel
 import Synchronization
 
+/// A flag shared with the checkpoint queue.
+final class AtomicFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set(_ newValue: Bool) { value.store(newValue, ordering: .releasing) }
+}
+
 /// A loop's trainer: the one owner of its mutable learning state (joiner and learner) and of
 /// its files (event log and checkpoints).
 ///
@@ -41,12 +48,15 @@ public final class Trainer: @unchecked Sendable {
     /// Ring events taken so far; those up to `durableEvents` are on disk.
     private var eventsTaken: UInt64 = 0
     private var isReplaying = false
-    private var storageFailing = false
+    /// Writing the log (or a checkpoint) fails; events stay in memory and are retried.
+    private var writeFailing = false
 
+    private let checkpointQueue = DispatchQueue(label: "personalizer.checkpoint")
+    private let checkpointWriting = AtomicFlag()
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var thread: Thread?
-    private let log: (String) -> Void
+    private let log: @Sendable (String) -> Void
 
     static let drainBatch = 4096
     static let drainInterval: UInt64 = 1_000_000          // 1 ms between passes while busy
@@ -56,7 +66,7 @@ public final class Trainer: @unchecked Sendable {
 
     init(settings: LoopSettings, ring: SPSCRing<LoopEvent>, parker: Parker,
          mailbox: SnapshotMailbox<ModelSnapshot>, counters: LoopCounters, clock: EngineClock,
-         learner: LinearLearner, store: LoopStore?, log: @escaping (String) -> Void,
+         learner: LinearLearner, store: LoopStore?, log: @escaping @Sendable (String) -> Void,
          onSpaceAvailable: @escaping @Sendable () -> Void, onDurable: @escaping @Sendable () -> Void) {
         self.ring = ring
         self.parker = parker
@@ -83,6 +93,7 @@ public final class Trainer: @unchecked Sendable {
         }
         thread.name = "trainer-\(name)"
         self.thread = thread
+        store?.syncer.start(name: name)
         thread.start()
     }
 
@@ -93,7 +104,11 @@ public final class Trainer: @unchecked Sendable {
         parker.unpark()
         finished.wait()
         thread = nil
+        store?.syncer.stop()
     }
+
+    /// Fsyncs the log now, as the syncer thread does on its schedule (tests drive it this way).
+    func syncLogNow() { store?.syncer.syncNow() }
 
     private func runUntilStopped() {
         var lastActivity = clock.nowNanoseconds()
@@ -109,7 +124,7 @@ public final class Trainer: @unchecked Sendable {
             }
             if drained > 0 { lastActivity = now }
             var untilDeadline = nextWakeUp(after: now)
-            if storageFailing || (store?.log.pendingCount ?? 0) > 0 {
+            if writeFailing || (store?.log.pendingCount ?? 0) > 0 {
                 untilDeadline = min(untilDeadline, Self.storageRetryInterval)
             }
             if now &- lastActivity < Self.idleThreshold {
@@ -132,11 +147,8 @@ public final class Trainer: @unchecked Sendable {
         func until(_ time: UInt64) -> UInt64 { time > now ? time - now : 0 }
         if let deadline = joiner.nextDeadline { wake = min(wake, until(deadline)) }
         if learnedSincePublish > 0 { wake = min(wake, until(nextPublish)) }
-        if let store {
-            if store.log.lastSyncNanoseconds < lastWriteTime {
-                wake = min(wake, until(store.log.lastSyncNanoseconds &+ store.fsyncInterval))
-            }
-            if eventsSinceCheckpoint > 0 { wake = min(wake, until(store.lastCheckpoint &+ store.checkpointInterval)) }
+        if let store, eventsSinceCheckpoint > 0 {
+            wake = min(wake, until(store.lastCheckpoint &+ store.checkpointInterval))
         }
         return max(wake, 1)
     }
@@ -166,7 +178,7 @@ public final class Trainer: @unchecked Sendable {
             if learnedSincePublish > 0 { record(.published(version: version + 1, time: now)) }
             nextPublish = now &+ publishInterval
         }
-        commitStorage(now: now, force: false)
+        commitStorage(now: now)
         return total
     }
 
@@ -253,67 +265,63 @@ public final class Trainer: @unchecked Sendable {
 
     // MARK: storage
 
-    private var lastWriteTime: UInt64 = 0
     private var eventsSinceCheckpoint: UInt64 = 0
 
-    /// Writes what was logged in this pass (a group commit), fsyncs when the mode or the interval
-    /// asks, checkpoints and applies retention when due. A failure is reported once, counted in
-    /// Status, and retried; the events stay in memory meanwhile.
-    private func commitStorage(now: UInt64, force: Bool) {
+    /// Writes what this pass logged (one `write`: a killed process keeps it) and tells the
+    /// syncer, which fsyncs on its own thread; then checkpoints and applies retention when due.
+    /// A failed write is reported once, shown in Status and retried; the events stay in memory.
+    private func commitStorage(now: UInt64) {
         guard let store else {
             counters.durableEvents.set(eventsTaken)
             return
         }
         let log = store.log
-        let hadPending = log.pendingCount > 0
-        if hadPending { eventsSinceCheckpoint += 1 }
-        let syncDue = store.mode == .ack ? hadPending
-            : (lastWriteTime > log.lastSyncNanoseconds && now &- log.lastSyncNanoseconds >= store.fsyncInterval)
-        guard hadPending || syncDue || force else { return maybeCheckpoint(now: now) }
-        do {
-            try log.write(sync: syncDue || force || (store.mode == .interval && hadPending
-                && now &- log.lastSyncNanoseconds >= store.fsyncInterval), now: now)
-            if hadPending { lastWriteTime = now }
-            if log.lastSyncNanoseconds == now || store.mode == .interval {
-                let durableBefore = counters.durableEvents.load()
-                counters.durableEvents.set(eventsTaken)
-                if store.mode == .ack, eventsTaken > durableBefore { onDurable() }
+        if log.pendingCount > 0 {
+            do {
+                try log.write(sync: false, now: now)
+                eventsSinceCheckpoint += 1
+                if writeFailing {
+                    writeFailing = false
+                    counters.storageError.set(nil)
+                    self.log("writing the event log works again: \(log.directory)")
+                }
+                counters.logBytes.set(UInt64(max(0, log.totalBytes)))
+            } catch {
+                if !writeFailing {
+                    self.log("writing the event log fails; events are kept in memory and retried: \(error)")
+                }
+                writeFailing = true
+                counters.storageError.set(error.description)
+                return
             }
-            if storageFailing {
-                storageFailing = false
-                counters.storageError.set(nil)
-                self.log("loop storage recovered: \(log.directory)")
-            }
-            counters.lastSyncMilliseconds.set(log.lastSyncNanoseconds / 1_000_000)
-            counters.logBytes.set(UInt64(max(0, log.totalBytes)))
-        } catch {
-            if !storageFailing {
-                self.log("loop storage failing, events kept in memory and retried: \(error)")
-            }
-            storageFailing = true
-            counters.storageError.set(error.description)
-            if store.mode == .ack { onDurable() }  // so waiting calls can be failed with UNAVAILABLE
-            return
         }
+        store.syncer.noteWritten(events: eventsTaken)
         maybeCheckpoint(now: now)
     }
 
     private func maybeCheckpoint(now: UInt64) {
-        guard let store, !storageFailing else { return }
+        guard let store, !writeFailing else { return }
         if eventsSinceCheckpoint > 0, now &- store.lastCheckpoint >= store.checkpointInterval {
-            writeCheckpoint(now: now)
+            writeCheckpoint(now: now, wait: false)
         }
         if now &- store.lastRetentionCheck >= LoopStore.retentionCheckInterval {
             applyRetention(now: now)
         }
     }
 
-    /// Saves the complete learning state at the log's current end.
-    func writeCheckpoint(now: UInt64) {
+    /// Saves the complete learning state at the log's current end. The state is captured here,
+    /// on the trainer thread (a copy: milliseconds); the file is written and fsynced on a
+    /// background queue unless `wait`, so the trainer does not stall behind the disk.
+    func writeCheckpoint(now: UInt64, wait: Bool = true) {
         guard let store else { return }
+        if checkpointWriting.isSet {
+            guard wait else { return }  // the previous one is still being written: next pass
+            checkpointQueue.sync {}
+        }
+        let checkpoint: LoopCheckpoint
         do {
-            try store.log.write(sync: true, now: now)
-            let checkpoint = LoopCheckpoint(
+            try store.log.write(sync: false, now: now)
+            checkpoint = LoopCheckpoint(
                 position: store.log.writtenPosition, modelVersion: version, learnedSincePublish: learnedSincePublish,
                 learnerState: learner.serializedState(), joinCounters: joiner.counters,
                 pending: joiner.pendingEvents().map {
@@ -322,14 +330,33 @@ public final class Trainer: @unchecked Sendable {
                                                      isDeferred: $0.isDeferred, isActivated: $0.isActivated)
                 },
                 counts: counts)
-            try store.checkpoints.write(checkpoint)
-            store.lastCheckpoint = now
-            eventsSinceCheckpoint = 0
         } catch {
             log("checkpoint failed (will retry): \(error)")
-            storageFailing = true
+            writeFailing = true
             counters.storageError.set(error.description)
+            return
         }
+        store.syncer.noteWritten(events: eventsTaken)
+        store.lastCheckpoint = now
+        eventsSinceCheckpoint = 0
+        checkpointWriting.set(true)
+        let checkpoints = store.checkpoints
+        let syncer = store.syncer
+        let counters = counters
+        let log = log
+        let writing = checkpointWriting
+        let save: @Sendable () -> Void = {
+            do throws(StorageError) {
+                // The checkpoint may only point at log records that are on disk.
+                guard syncer.syncNow() else { throw StorageError(message: "syncing the event log before a checkpoint failed") }
+                try checkpoints.write(checkpoint)
+            } catch {
+                log("checkpoint failed (will retry): \(error)")
+                counters.storageError.set(error.description)
+            }
+            writing.set(false)
+        }
+        if wait { checkpointQueue.sync(execute: save) } else { checkpointQueue.async(execute: save) }
     }
 
     /// Deletes log segments older than the retention period that no kept checkpoint needs.
@@ -345,9 +372,10 @@ public final class Trainer: @unchecked Sendable {
     }
 
     private func finishStorage(now: UInt64) {
-        guard store != nil else { return }
-        commitStorage(now: now, force: true)
-        if !storageFailing { writeCheckpoint(now: now) }
+        guard let store else { return }
+        commitStorage(now: now)
+        store.syncer.syncNow()
+        if !writeFailing { writeCheckpoint(now: now) }
     }
 
     // MARK: recovery
@@ -399,6 +427,8 @@ public final class Trainer: @unchecked Sendable {
         counters.modelVersion.set(version)
         counters.logBytes.set(UInt64(max(0, store.log.totalBytes)))
         counters.oldestEventMilliseconds.set((store.log.oldestRecordTime() ?? 0) / 1_000_000)
+        counters.lastSyncMilliseconds.set(store.log.lastModifiedNanoseconds / 1_000_000)
+        store.syncer.markDurable(events: 0)
         store.lastCheckpoint = clock.nowNanoseconds()
         eventsSinceCheckpoint = replayed > 0 ? 1 : 0
         return notes

@@ -25,11 +25,16 @@ final class ServerProcess {
     }
 
     /// Writes `config` (JSON text) if given, starts the server and waits until it accepts.
+    /// The data directory (`--data-dir`).
+    var dataDirectory: String { directory.appendingPathComponent("data").path }
+
+    /// - Parameter reusing: a stopped or killed server whose directory (data and socket) to use.
     init(config: String? = nil, extraArguments: [String] = [], socketPath: String? = nil,
-         waitUntilReady: Bool = true) throws {
-        directory = FileManager.default.temporaryDirectory
+         waitUntilReady: Bool = true, reusing previous: ServerProcess? = nil) throws {
+        directory = previous?.directory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("personalizer-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        previous?.keepDirectory = true
         self.socketPath = socketPath ?? directory.appendingPathComponent("s.sock").path
         var arguments = ["--socket", self.socketPath, "--data-dir", directory.appendingPathComponent("data").path]
         if let config {
@@ -82,6 +87,13 @@ final class ServerProcess {
         return process.terminationStatus
     }
 
+    /// Kills the process with SIGKILL (a crash) and waits for it.
+    func crash() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        collectOutput()
+    }
+
     /// Waits for the process to exit by itself (a refused start).
     func waitForExit(timeout: Double = 20) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
@@ -96,12 +108,15 @@ final class ServerProcess {
         standardError = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 
+    /// Set when a later server reuses the directory, which then removes it.
+    fileprivate var keepDirectory = false
+
     deinit {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(at: directory)
+        if !keepDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 }
 

@@ -4,7 +4,7 @@ import Glibc
 import PersonalizerModel
 
 /// Everything a loop's trainer knows, at a point of its log: a checkpoint's content.
-public struct LoopCheckpoint: Equatable {
+public struct LoopCheckpoint: Equatable, Sendable {
     /// Replay resumes here.
     public var position: LogPosition
     public var modelVersion: UInt64
@@ -15,7 +15,7 @@ public struct LoopCheckpoint: Equatable {
     public var counts: TrainerCounts
 
     /// A pending event as saved (the joiner's `PendingJoin` with a concrete payload).
-    public struct PendingJoinRecord: Equatable {
+    public struct PendingJoinRecord: Equatable, Sendable {
         public var eventID: String
         public var example: RankedExample
         public var deadline: UInt64
@@ -126,7 +126,7 @@ public struct LoopCheckpoint: Equatable {
 }
 
 /// The trainer's own totals that Status reports and a restart must keep.
-public struct TrainerCounts: Equatable {
+public struct TrainerCounts: Equatable, Sendable {
     /// learned, resolved, rank, reward and activate events applied.
     public var values: [UInt64] = [0, 0, 0, 0, 0]
     public var learned: UInt64 { get { values[0] } set { values[0] = newValue } }
@@ -139,7 +139,7 @@ public struct TrainerCounts: Equatable {
 
 /// A loop's checkpoint files: `checkpoint-N.bin`, the newest two kept. Written atomically: a
 /// temporary file, fsync, rename, fsync of the folder — a crash leaves the old one or the new one.
-public final class CheckpointStore {
+public final class CheckpointStore: Sendable {
     public let directory: String
     private let operations: FileOperations
     public static let kept = 2

@@ -27,7 +27,8 @@ extension String.StringInterpolation {
 ///
 /// Record frame: u32 payload length, u32 CRC-32C of the payload, the payload (a `LogRecord`), all
 /// little-endian. A segment starts with an 8-byte magic. Appends collect in memory and reach the
-/// file in one `write` per group commit; `write(sync: true)` also fsyncs. A crash can tear only
+/// file in one `write` per trainer pass; `write(sync: true)` also fsyncs (otherwise `LogSyncer`
+/// does, on its own thread). A crash can tear only
 /// the last record of the last segment: opening the log finds it by its length or CRC, reports
 /// it and truncates it. A failed write (full disk, I/O error) keeps every unwritten record in
 /// memory, cuts any partly written record off the file, and is retried by the next commit.
@@ -40,6 +41,8 @@ public final class EventLog {
     private let operations: FileOperations
     private var segments: [UInt64] = []
     private var descriptor: Int32 = -1
+    /// The segment being written, for the thread that fsyncs it.
+    let sharedDescriptor = SharedDescriptor()
     private var writtenOffset: UInt64 = 0
     private var pending = BinaryWriter()
     private var pendingRecords = 0
@@ -74,7 +77,18 @@ public final class EventLog {
         }
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit {
+        if descriptor >= 0 {
+            _ = sharedDescriptor.replace(with: -1)
+            close(descriptor)
+        }
+    }
+
+    /// Changes the segment being written; the syncer sees the change at its next fsync.
+    private func setDescriptor(_ newValue: Int32) {
+        descriptor = newValue
+        _ = sharedDescriptor.replace(with: newValue)
+    }
 
     static func segmentName(_ segment: UInt64) -> String {
         let digits = String(segment)
@@ -97,6 +111,10 @@ public final class EventLog {
     }
 
     public var segmentNumbers: [UInt64] { segments }
+
+    /// When the segment being written last changed on disk (what a new process knows of the
+    /// last sync before it started).
+    public var lastModifiedNanoseconds: UInt64 { Files.modificationTimeNanoseconds(path(of: segments.last!)) ?? 0 }
 
     /// Bytes on disk, all segments.
     public var totalBytes: Int64 {
@@ -169,8 +187,9 @@ public final class EventLog {
     private func rotate() throws(StorageError) {
         let current = segments.last!
         guard operations.fsync(descriptor) == 0 else { throw StorageError("syncing", path: path(of: current)) }
-        close(descriptor)
-        descriptor = -1
+        let closing = descriptor
+        setDescriptor(-1)
+        close(closing)
         newestTimes[current] = newestWrittenTime
         try startSegment(current + 1)
     }
@@ -187,7 +206,7 @@ public final class EventLog {
             throw failure
         }
         try Files.syncDirectory(directory)
-        descriptor = created
+        setDescriptor(created)
         segments.append(segment)
         writtenOffset = UInt64(Self.magic.count)
     }
@@ -223,7 +242,7 @@ public final class EventLog {
             close(opened)
             throw StorageError("syncing", path: path)
         }
-        descriptor = opened
+        setDescriptor(opened)
         writtenOffset = end
     }
 

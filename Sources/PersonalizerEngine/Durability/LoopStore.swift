@@ -19,8 +19,16 @@ final class LoopStore {
     var lastRetentionCheck: UInt64 = 0
     static let retentionCheckInterval: UInt64 = 60_000_000_000
 
-    init(directory: String, settings: LoopSettings, operations: FileOperations) throws(StorageError) {
+    let syncer: LogSyncer
+
+    init(directory: String, settings: LoopSettings, operations: FileOperations, counters: LoopCounters,
+         clock: EngineClock, log report: @escaping @Sendable (String) -> Void,
+         onDurable: @escaping @Sendable () -> Void) throws(StorageError) {
         log = try EventLog(directory: directory + "/log", operations: operations)
+        syncer = LogSyncer(descriptor: log.sharedDescriptor, operations: operations, counters: counters,
+                           mode: settings.durability,
+                           interval: UInt64(settings.fsyncIntervalMilliseconds * 1_000_000), clock: clock,
+                           log: report, onDurable: onDurable)
         checkpoints = try CheckpointStore(directory: directory + "/checkpoints", operations: operations)
         mode = settings.durability
         fsyncInterval = UInt64(settings.fsyncIntervalMilliseconds * 1_000_000)
