@@ -99,7 +99,7 @@ public struct Configuration: Sendable, Equatable {
         if let value = try reader.bool("learnOnFirstReward") { settings.learnOnFirstReward = value }
         if let value = try reader.string("durability") {
             guard let mode = DurabilityMode(rawValue: value) else {
-                throw ConfigurationError("\(path).durability: must be \"interval\" or \"ack\", got \"\(value)\"")
+                throw ConfigurationError("\(path).durability: must be \"interval\", \"ack\" or \"off\", got \"\(value)\"")
             }
             settings.durability = mode
         }

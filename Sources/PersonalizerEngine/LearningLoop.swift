@@ -32,7 +32,7 @@ public final class LearningLoop: @unchecked Sendable {
         let parker = Parker()
         let mailbox = SnapshotMailbox<ModelSnapshot>()
         var store: LoopStore?
-        if let dataDirectory {
+        if let dataDirectory, settings.durability != .off {
             do {
                 store = try LoopStore(directory: "\(dataDirectory)/loops/\(name)", settings: settings,
                                       operations: fileOperations, counters: counters, clock: clock,

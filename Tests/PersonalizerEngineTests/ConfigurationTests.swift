@@ -29,6 +29,9 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(settings.logRetentionDays, 90)
         XCTAssertEqual(settings.learningPolicy, "--cb_explore_adf --epsilon 0.2 --power_t 0 -l 0.5 --cb_type mtr -q ::")
         XCTAssertFalse(settings.learnOnFirstReward)
+        XCTAssertEqual(settings.durability, .interval)
+        XCTAssertEqual(settings.fsyncIntervalMilliseconds, 50)
+        XCTAssertEqual(settings.checkpointIntervalSeconds, 60)
         XCTAssertEqual(try settings.effectivePolicy().exploration, .epsilonGreedy(epsilon: 0.2))
         XCTAssertEqual(configuration.limits.maxActionsPerRank, 256)
         XCTAssertEqual(configuration.limits.maxIdLength, 256)
@@ -39,7 +42,8 @@ final class ConfigurationTests: XCTestCase {
         let configuration = try parse("""
             {"loops": {"news": {"explorationPercentage": 0.1, "rewardWaitTimeSeconds": 5.5, "defaultReward": -1,
                                 "rewardAggregation": "sum", "modelUpdateIntervalSeconds": 0.25, "logRetentionDays": 7,
-                                "learningPolicy": "--cb_explore_adf -q UA", "learnOnFirstReward": false}},
+                                "learningPolicy": "--cb_explore_adf -q UA", "learnOnFirstReward": false,
+                                "durability": "ack", "fsyncIntervalMilliseconds": 5, "checkpointIntervalSeconds": 30}},
              "limits": {"maxFrameBytes": 1024, "maxActionsPerRank": 10, "maxIdLength": 64,
                         "maxNamespacesPerRank": 20, "maxFeaturesPerRank": 300, "ringCapacity": 128}}
             """)
@@ -51,6 +55,9 @@ final class ConfigurationTests: XCTestCase {
         XCTAssertEqual(news.rewardAggregation, .sum)
         XCTAssertEqual(news.modelUpdateIntervalSeconds, 0.25)
         XCTAssertEqual(news.logRetentionDays, 7)
+        XCTAssertEqual(news.durability, .ack)
+        XCTAssertEqual(news.fsyncIntervalMilliseconds, 5)
+        XCTAssertEqual(news.checkpointIntervalSeconds, 30)
         XCTAssertEqual(news.joinSettings.rewardWaitNanoseconds, 5_500_000_000)
         XCTAssertEqual(try news.effectivePolicy().exploration, .epsilonGreedy(epsilon: 0.1),
                        "explorationPercentage overrides the policy's epsilon")
@@ -83,6 +90,9 @@ final class ConfigurationTests: XCTestCase {
                       mentions: "learnOnFirstReward needs rewardAggregation \"earliest\"")
         assertRefused("{\"loops\": {\"x\": {\"explorationPercentage\": 0.1, \"learningPolicy\": \"--cb_explore_adf --softmax --lambda 2\"}}}",
                       mentions: "explorationPercentage applies to epsilon-greedy exploration only")
+        assertRefused("{\"loops\": {\"x\": {\"durability\": \"always\"}}}", mentions: "\"interval\", \"ack\" or \"off\", got \"always\"")
+        assertRefused("{\"loops\": {\"x\": {\"fsyncIntervalMilliseconds\": 0}}}", mentions: "loops.x.fsyncIntervalMilliseconds")
+        assertRefused("{\"loops\": {\"x\": {\"checkpointIntervalSeconds\": -5}}}", mentions: "loops.x.checkpointIntervalSeconds")
         assertRefused("{\"limits\": {\"maxIdLength\": 2.5}}", mentions: "limits.maxIdLength: must be a whole number")
         assertRefused("{\"limits\": {\"ringCapacity\": 1}}", mentions: "limits.ringCapacity: must be between 2")
         assertRefused("{\"limits\": {\"maxFrames\": 1}}", mentions: "limits: unknown setting \"maxFrames\"")

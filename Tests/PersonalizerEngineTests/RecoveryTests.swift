@@ -138,6 +138,18 @@ final class RecoveryTests: XCTestCase {
         }
     }
 
+    func testDurabilityOffKeepsNothingOnDisk() throws {
+        let directory = TemporaryDirectory()
+        var volatile: LearningLoop? = try loop(directory.path, settings { $0.durability = .off })
+        feed([volatile!], from: 0, count: 30)
+        XCTAssertGreaterThan(volatile!.counters.learnedEvents.load(), 0)
+        XCTAssertTrue(volatile!.producer.isDurable(volatile!.producer.submittedEvents), "nothing waits for a disk")
+        volatile = nil
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory.path + "/loops/default"))
+        let restarted = try loop(directory.path, settings { $0.durability = .off })
+        XCTAssertEqual(restarted.counters.learnedEvents.load(), 0, "a restart begins untrained")
+    }
+
     func testRetentionRemovesOldSegmentsAndLeavesTheModel() throws {
         let directory = TemporaryDirectory()
         let loop = try loop(directory.path, settings { $0.logRetentionDays = 1 })

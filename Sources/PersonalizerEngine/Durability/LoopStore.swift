@@ -5,6 +5,9 @@ public enum DurabilityMode: String, Sendable, CaseIterable {
     case interval
     /// A Rank, Reward or Activate is answered only once its event is fsynced.
     case ack
+    /// No event log and no checkpoints: the loop's state lives in memory only and a restart
+    /// begins from an untrained model. For throwaway loops, and as a benchmark baseline.
+    case off
 }
 
 /// A loop's files: its event log and its checkpoints, under `DATA_DIR/loops/NAME/`.
