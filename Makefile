@@ -15,7 +15,7 @@ PYTHON := $(VENV)/bin/python
 PROTO := proto/personalizer/v1/personalizer.proto
 DEB_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler pkg-config valgrind
 
-.PHONY: build release run test test-swift test-generated proto deps deps-deb deps-python clean
+.PHONY: build release run test test-swift test-generated test-export proto deps deps-deb deps-python clean
 
 # --- installing what a fresh machine lacks ------------------------------------------------
 deps: deps-deb deps-python
@@ -50,11 +50,16 @@ run: release
 	.build/release/personalizerd --data-dir $(DATA_DIR) $(CONFIG_FLAG)
 
 # --- tests ----------------------------------------------------------------------------------
-test: deps test-generated test-swift test-c-client test-python-client
+test: deps test-generated test-swift test-c-client test-python-client test-export
 
 test-swift: deps-deb
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-swift-testing
+
+# Exported events are read and learned from by Vowpal Wabbit itself.
+test-export: deps-python build
+	$(PYTHON) -m pip install -q --no-build-isolation ./Clients/python
+	PERSONALIZER_BIN=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q tests/export
 
 # Generated code must match what `make proto` would write now.
 test-generated: deps
