@@ -28,13 +28,16 @@ public enum ClientError: Error, Equatable, CustomStringConvertible {
 /// then `receive` their responses (in order, each with its request's id).
 public final class PersonalizerClient {
     public let loop: String
+    /// Sent with every request, for loops that require a token.
+    public var token: String
     public var timeoutSeconds: Double
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private var nextID: UInt64 = 1
 
-    public init(socketPath: String, loop: String = "", timeoutSeconds: Double = 5) throws(ClientError) {
+    public init(socketPath: String, loop: String = "", token: String = "", timeoutSeconds: Double = 5) throws(ClientError) {
         self.loop = loop
+        self.token = token
         self.timeoutSeconds = timeoutSeconds
         descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw .transport("socket: \(String(cString: strerror(errno)))") }
@@ -108,7 +111,7 @@ public final class PersonalizerClient {
     public func send(_ call: Call) throws(ClientError) -> UInt64 {
         let id = nextID
         nextID += 1
-        try sendBytes(MessageCodec.frame(Request(id: id, loop: loop, call: call)))
+        try sendBytes(MessageCodec.frame(Request(id: id, loop: loop, token: token, call: call)))
         return id
     }
 

@@ -80,7 +80,7 @@ public struct Configuration: Sendable, Equatable {
         try rejectUnknownKeys(fields, allowed: [
             "explorationPercentage", "rewardWaitTimeSeconds", "defaultReward", "rewardAggregation",
             "modelUpdateIntervalSeconds", "logRetentionDays", "learningPolicy", "learnOnFirstReward",
-            "durability", "fsyncIntervalMilliseconds", "checkpointIntervalSeconds",
+            "durability", "fsyncIntervalMilliseconds", "checkpointIntervalSeconds", "maxPendingEvents", "token",
         ], at: path)
         var settings = LoopSettings()
         let reader = FieldReader(fields: fields, path: path)
@@ -105,6 +105,14 @@ public struct Configuration: Sendable, Equatable {
         }
         if let value = try reader.number("fsyncIntervalMilliseconds", above: 0) { settings.fsyncIntervalMilliseconds = value }
         if let value = try reader.number("checkpointIntervalSeconds", above: 0) { settings.checkpointIntervalSeconds = value }
+        if let value = try reader.integer("maxPendingEvents", in: 1...1_000_000_000) { settings.maxPendingEvents = value }
+        if let value = fields["token"] {
+            // Never echo a token, not even a malformed one.
+            guard case .string(let token) = value, !token.isEmpty, token.utf8.count <= 256 else {
+                throw ConfigurationError("\(path).token: must be a string of 1 to 256 bytes")
+            }
+            settings.token = token
+        }
         return settings
     }
 
@@ -112,7 +120,7 @@ public struct Configuration: Sendable, Equatable {
         guard case .object(let fields) = value else { throw ConfigurationError("limits: must be an object") }
         try rejectUnknownKeys(fields, allowed: [
             "maxFrameBytes", "maxActionsPerRank", "maxIdLength", "maxNamespacesPerRank", "maxFeaturesPerRank",
-            "ringCapacity",
+            "ringCapacity", "maxConnections", "maxBufferedOutputBytes", "partialFrameTimeoutSeconds",
         ], at: "limits")
         var limits = ServerLimits()
         let reader = FieldReader(fields: fields, path: "limits")
@@ -122,6 +130,11 @@ public struct Configuration: Sendable, Equatable {
         if let value = try reader.integer("maxNamespacesPerRank", in: 1...1_000_000) { limits.maxNamespacesPerRank = value }
         if let value = try reader.integer("maxFeaturesPerRank", in: 1...10_000_000) { limits.maxFeaturesPerRank = value }
         if let value = try reader.integer("ringCapacity", in: 2...(1 << 24)) { limits.ringCapacity = value }
+        if let value = try reader.integer("maxConnections", in: 1...1_000_000) { limits.maxConnections = value }
+        if let value = try reader.integer("maxBufferedOutputBytes", in: 4096...(1 << 34)) {
+            limits.maxBufferedOutputBytes = value
+        }
+        if let value = try reader.number("partialFrameTimeoutSeconds", above: 0) { limits.partialFrameTimeoutSeconds = value }
         return limits
     }
 

@@ -6,6 +6,8 @@ public final class LearningLoop: @unchecked Sendable {
     public let settings: LoopSettings
     public let policy: LearningPolicy
     public let counters = LoopCounters()
+    /// The token requests must carry, when the loop has one.
+    public let tokenBytes: [UInt8]?
     public let producer: LoopProducer
     let trainer: Trainer
 
@@ -23,6 +25,7 @@ public final class LearningLoop: @unchecked Sendable {
                 onDurable: @escaping @Sendable () -> Void = {}) throws(LoopStartError) {
         self.name = name
         self.settings = settings
+        tokenBytes = settings.token.map { Array($0.utf8) }
         do {
             policy = try settings.effectivePolicy()
         } catch {
@@ -161,8 +164,8 @@ public final class LoopProducer: @unchecked Sendable {
     /// Queues an event after a successful `reserveSlot()`.
     public func submit(_ event: LoopEvent) {
         switch event {
-        case .rank(let eventID, let time, _, _, _):
-            pendingIDs.insert(eventID, deadline: time &+ rewardWaitNanoseconds)
+        case .rank(let eventID, let time, _, _, _, let overCapacity):
+            if !overCapacity { pendingIDs.insert(eventID, deadline: time &+ rewardWaitNanoseconds) }
             counters.rankCalls.add()
         case .reward:
             counters.rewardCalls.add()

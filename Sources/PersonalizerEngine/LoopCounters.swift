@@ -41,6 +41,8 @@ public final class LoopCounters: Sendable {
     public let unmatchedRewards = SingleWriterCounter()
     public let unmatchedActivations = SingleWriterCounter()
     public let droppedNotActivated = SingleWriterCounter()
+    /// Ranks past `maxPendingEvents`: answered and logged, not learned from.
+    public let overCapacityEvents = SingleWriterCounter()
     public let modelVersion = SingleWriterCounter()
     public let publishedAtMilliseconds = SingleWriterCounter()
     /// Ring events (ranks, rewards, activations) whose records are fsynced (all taken events

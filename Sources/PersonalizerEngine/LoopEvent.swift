@@ -25,7 +25,9 @@ public struct RankedExample: Sendable, Equatable {
 
 /// One event from the I/O thread to a loop's trainer, stamped with the time it was accepted.
 public enum LoopEvent: Sendable {
-    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?)
+    /// `overCapacity`: ranked past `maxPendingEvents`, to be logged but not learned from.
+    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?,
+              overCapacity: Bool = false)
     case reward(eventID: String, time: UInt64, value: Double)
     case activate(eventID: String, time: UInt64)
 }

@@ -24,6 +24,11 @@ public struct LoopSettings: Sendable, Equatable {
     public var fsyncIntervalMilliseconds: Double = 50
     /// How often the trainer saves its whole state, so a restart replays little of the log.
     public var checkpointIntervalSeconds: Double = 60
+    /// Events waiting for their reward window at most; past it a Rank is still answered and
+    /// logged, but not learned from (serving never stops because learning is saturated).
+    public var maxPendingEvents = 1_000_000
+    /// When set, requests to the loop must carry it (`Request.token`).
+    public var token: String?
 
     public init() {}
 
@@ -69,6 +74,12 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxFeaturesPerRank = 65_536
     /// Events buffered between the I/O thread and each loop's trainer.
     public var ringCapacity = 65_536
+    /// Open connections; one more is answered RESOURCE_EXHAUSTED and closed.
+    public var maxConnections = 4096
+    /// Answers a connection has not read yet; past it the connection is closed.
+    public var maxBufferedOutputBytes = 16 * 1024 * 1024
+    /// How long part of a frame may wait for the rest before the connection is closed.
+    public var partialFrameTimeoutSeconds: Double = 10
 
     public init() {}
 }

@@ -186,8 +186,9 @@ public final class Trainer: @unchecked Sendable {
     private func take(_ event: consuming LoopEvent) {
         eventsTaken += 1
         switch event {
-        case .rank(let eventID, let time, let deferred, let example, let export):
-            record(.rank(eventID: eventID, time: time, deferred: deferred, example: example, export: export))
+        case .rank(let eventID, let time, let deferred, let example, let export, let overCapacity):
+            record(.rank(eventID: eventID, time: time, deferred: deferred, example: example, export: export,
+                         overCapacity: overCapacity))
         case .reward(let eventID, let time, let value):
             record(.reward(eventID: eventID, time: time, value: value))
         case .activate(let eventID, let time):
@@ -204,9 +205,19 @@ public final class Trainer: @unchecked Sendable {
     /// The one place state changes: live records and replayed ones go through here alike.
     private func apply(_ entry: LogRecord) {
         switch entry {
-        case .rank(let eventID, let time, let deferred, let example, _):
+        case .rank(let eventID, let time, let deferred, let example, _, let overCapacity):
             counts.ranks += 1
-            joiner.rank(eventID: eventID, payload: example, deferred: deferred, at: time, emit: learn)
+            if overCapacity {
+                // Answered and logged, never joined: learning is saturated.
+                counts.overCapacity += 1
+                counters.overCapacityEvents.set(counts.overCapacity)
+                if !isReplaying {
+                    store?.log.append(.outcome(eventID: eventID, time: time, reward: 0, rewarded: false, learned: false))
+                }
+                joiner.advance(to: time, emit: learn)
+            } else {
+                joiner.rank(eventID: eventID, payload: example, deferred: deferred, at: time, emit: learn)
+            }
         case .reward(let eventID, let time, let value):
             counts.rewards += 1
             joiner.reward(eventID: eventID, value: value, at: time, emit: learn)
@@ -253,7 +264,8 @@ public final class Trainer: @unchecked Sendable {
     /// Ranked events done with: learned, dropped, or refused as duplicates.
     private func syncResolvedCounter() {
         let joinCounters = joiner.counters
-        counters.resolvedEvents.set(counts.learned + joinCounters.droppedNotActivated + joinCounters.duplicateRanks)
+        counters.resolvedEvents.set(counts.learned + counts.overCapacity + joinCounters.droppedNotActivated
+            + joinCounters.duplicateRanks)
     }
 
     private func publishSnapshot(time: UInt64) {

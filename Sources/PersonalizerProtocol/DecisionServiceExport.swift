@@ -33,7 +33,7 @@ public struct DecisionServiceExporter {
     /// Feeds one log record; returns a JSON line when the record completes an event.
     public mutating func consume(_ record: LogRecord) -> String? {
         switch record {
-        case .rank(let eventID, let time, _, let example, let export):
+        case .rank(let eventID, let time, _, let example, let export, _):
             guard time >= since else { return nil }
             guard let export else {
                 skippedWithoutRequest += 1

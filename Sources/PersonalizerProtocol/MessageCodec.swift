@@ -10,6 +10,7 @@ public enum MessageCodec {
         var writer = ProtobufWriter()
         writer.varint(field: 1, request.id)
         writer.string(field: 2, request.loop)
+        writer.string(field: 3, request.token)
         switch request.call {
         case .rank(let rank): writer.message(field: 10) { encode(rank, into: &$0) }
         case .reward(let eventID, let value):
@@ -95,6 +96,7 @@ public enum MessageCodec {
             value.oldestEventUnixMilliseconds = status.oldest_event_unix_ms
             value.lastFsyncUnixMilliseconds = status.last_fsync_unix_ms
             value.storageError = String(cString: status.storage_error)
+            value.overCapacityEvents = status.over_capacity_events
             result = .status(value)
         case PERSONALIZER__V1__RESPONSE__RESULT_ERROR:
             let error = response.error.pointee

@@ -55,8 +55,14 @@ public enum Call: Sendable, Equatable {
 public struct Request: Sendable, Equatable {
     public var id: UInt64
     public var loop: String
+    public var token: String
     public var call: Call
-    public init(id: UInt64, loop: String = "", call: Call) { self.id = id; self.loop = loop; self.call = call }
+    public init(id: UInt64, loop: String = "", token: String = "", call: Call) {
+        self.id = id
+        self.loop = loop
+        self.token = token
+        self.call = call
+    }
 }
 
 public struct RankedActionValue: Sendable, Equatable {
@@ -87,6 +93,7 @@ public struct LoopStatus: Sendable, Equatable {
     public var oldestEventUnixMilliseconds: UInt64 = 0
     public var lastFsyncUnixMilliseconds: UInt64 = 0
     public var storageError = ""
+    public var overCapacityEvents: UInt64 = 0
     public init() {}
 }
 

@@ -87,6 +87,11 @@ public final class RequestProcessor {
                 "no loop named \(loopBytes.quoted()) (loops: \(loopNamesForErrors))"), into: output)
             return .done
         }
+        if let token = loop.tokenBytes, !Self.constantTimeEquals(token, request.pointee.token.bytes) {
+            writeError(id: id, RequestError(.unauthenticated,
+                "loop \(loopBytes.quoted()) requires a token, and the request's is missing or wrong"), into: output)
+            return .done
+        }
         let callCase = request.pointee.call_case
         if callCase != PERSONALIZER__V1__REQUEST__CALL_STATUS, loop.producer.answersWaitForDisk,
            let storageError = loop.producer.storageError {
@@ -184,6 +189,7 @@ public final class RequestProcessor {
         for candidate in order { place(candidateRequestIndex[candidate], probabilities[candidate]) }
         for requestIndex in 0..<request.n_actions where isExcluded[requestIndex] { place(requestIndex, 0) }
 
+        let overCapacity = loop.counters.pendingEvents >= UInt64(loop.settings.maxPendingEvents)
         let example = RankedExample(shared: shared, actions: candidates, chosenIndex: chosen,
                                     probability: probabilities[chosen], modelVersion: snapshot.version)
         var export: RankExport?
@@ -194,7 +200,7 @@ public final class RequestProcessor {
                                 probabilities: requestOrder)
         }
         submit(.rank(eventID: eventID, time: now, deferred: request.defer_activation != 0, example: example,
-                     export: export), to: producer)
+                     export: export, overCapacity: overCapacity), to: producer)
 
         var rankResponse = Personalizer__V1__RankResponse()
         personalizer__v1__rank_response__init(&rankResponse)
@@ -399,6 +405,15 @@ public final class RequestProcessor {
         return .done
     }
 
+    /// Compares every byte whatever the first difference, so timing tells nothing of the token.
+    static func constantTimeEquals(_ expected: [UInt8], _ given: UnsafeRawBufferPointer) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: expected.count ^ given.count)
+        for index in 0..<expected.count {
+            difference |= expected[index] ^ (index < given.count ? given[index] : ~expected[index])
+        }
+        return difference == 0
+    }
+
     private func submit(_ event: LoopEvent, to producer: LoopProducer) {
         producer.submit(event)
         if producer.answersWaitForDisk { awaitingDurability = (producer, producer.submittedEvents) }
@@ -428,10 +443,11 @@ public final class RequestProcessor {
         status.dropped_not_activated = counters.droppedNotActivated.load()
         status.backpressure_stalls = counters.backpressureStalls.load()
         status.published_at_unix_ms = counters.publishedAtMilliseconds.load()
+        status.over_capacity_events = counters.overCapacityEvents.load()
         status.log_bytes = counters.logBytes.load()
         status.oldest_event_unix_ms = counters.oldestEventMilliseconds.load()
         status.last_fsync_unix_ms = counters.lastSyncMilliseconds.load()
-        let storageError = counters.storageError.load()
+        let storageError = counters.currentStorageError
         var errorText = Array((storageError ?? "").utf8CString)
         errorText.withUnsafeMutableBufferPointer { text in
             status.storage_error = text.baseAddress
@@ -447,6 +463,11 @@ public final class RequestProcessor {
     }
 
     // MARK: encoding
+
+    /// Answers with an error outside any request (id 0): refusing a connection, for instance.
+    public func writeRefusal(_ error: RequestError, into output: ByteBuffer) {
+        writeError(id: 0, error, into: output)
+    }
 
     private func writeError(id: UInt64, _ error: RequestError, into output: ByteBuffer) {
         var message = error.message

@@ -27,8 +27,24 @@ public final class PersonalizerServer: ConnectionHandler {
     }
 
     /// Builds the loops and binds the socket; `run()` then serves.
+    /// Who may connect: the socket file's mode, and (when not empty) the only peer user ids
+    /// accepted besides the server's own.
+    public struct Access: Sendable {
+        public var socketMode: mode_t = 0o600
+        public var allowedUserIDs: Set<UInt32> = []
+        public init(socketMode: mode_t = 0o600, allowedUserIDs: Set<UInt32> = []) {
+            self.socketMode = socketMode
+            self.allowedUserIDs = allowedUserIDs
+        }
+    }
+
+    private let access: Access
+    private let ownUserID = getuid()
+
     public init(configuration: Configuration, socketPath: String, dataDirectory: String? = nil,
+                access: Access = Access(),
                 log: @escaping @Sendable (String) -> Void = PersonalizerServer.printLine) throws {
+        self.access = access
         self.socketPath = socketPath
         self.configuration = configuration
         self.log = log
@@ -49,14 +65,16 @@ public final class PersonalizerServer: ConnectionHandler {
         }
         do {
             listener = try UnixListener(loop: eventLoop, path: socketPath,
-                                        maxFrameBytes: configuration.limits.maxFrameBytes, handler: self)
+                                        maxFrameBytes: configuration.limits.maxFrameBytes, handler: self,
+                                        mode: access.socketMode)
         } catch {
             eventLoop.closeLoopHandles()
             eventLoop.run()
             eventLoop.close()
             throw error
         }
-        listener?.onAccept = { [unowned self] connection in connections[connection.id] = connection }
+        listener?.onAccept = { [unowned self] connection in admit(connection) }
+        try eventLoop.every(milliseconds: 1000) { [unowned self] in closeStalledConnections() }
         try eventLoop.onSignals([SIGINT, SIGTERM]) { [unowned self] signal in
             log("personalizerd: signal \(signal), shutting down")
             beginShutdown()
@@ -105,6 +123,41 @@ public final class PersonalizerServer: ConnectionHandler {
         }
     }
 
+    /// Accepts a connection, or answers why not and closes it.
+    private func admit(_ connection: Connection) {
+        if !access.allowedUserIDs.isEmpty {
+            let peer = connection.peerUserID
+            guard let peer, peer == ownUserID || access.allowedUserIDs.contains(peer) else {
+                refuse(connection, RequestError(.permissionDenied,
+                    "user id \(peer.map(String.init) ?? "unknown") may not connect to this server"))
+                return
+            }
+        }
+        guard connections.count < configuration.limits.maxConnections else {
+            refuse(connection, RequestError(.resourceExhausted,
+                "too many connections (limit \(configuration.limits.maxConnections)); try again later"))
+            return
+        }
+        connections[connection.id] = connection
+        connection.start()
+    }
+
+    private func refuse(_ connection: Connection, _ error: RequestError) {
+        processor.writeRefusal(error, into: connection.output)
+        connection.closeAfterFlush()
+    }
+
+    /// Closes connections that sent part of a frame and then nothing for the timeout: they hold
+    /// a buffer and a slot for nothing. Idle connections with no partial frame stay open.
+    private func closeStalledConnections() {
+        let now = eventLoop.nowMilliseconds
+        let timeout = UInt64(configuration.limits.partialFrameTimeoutSeconds * 1000)
+        for connection in connections.values where connection.hasPartialFrame
+            && now &- connection.lastReadMilliseconds >= timeout {
+            connection.close()
+        }
+    }
+
     private func releaseDurableAnswers() {
         guard !waitingForDisk.isEmpty else { return }
         for (id, (connection, gate)) in waitingForDisk {
@@ -117,6 +170,12 @@ public final class PersonalizerServer: ConnectionHandler {
     // MARK: ConnectionHandler
 
     public func handleFrame(_ payload: UnsafeRawBufferPointer, on connection: Connection) -> FrameDisposition {
+        // A client that sends but never reads must not grow our memory without bound.
+        if connection.unsentByteCount > configuration.limits.maxBufferedOutputBytes {
+            log("personalizerd: closing connection \(connection.id): \(connection.unsentByteCount) bytes of answers unread")
+            connection.close()
+            return .consumed
+        }
         let start = connection.outputPosition
         switch processor.process(payload, into: connection.output) {
         case .done:

@@ -1,4 +1,7 @@
 import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the protocol layer does with the frames of one connection. Called on the loop thread.
 public protocol ConnectionHandler: AnyObject {
@@ -40,6 +43,10 @@ public final class Connection {
     private let decoder: FrameDecoder
     private unowned let handler: ConnectionHandler
 
+    /// When bytes last arrived (the loop's milliseconds).
+    public private(set) var lastReadMilliseconds: UInt64 = 0
+    /// Part of a frame has arrived and the rest has not.
+    public var hasPartialFrame: Bool { !input.isEmpty && !isPaused }
     public private(set) var isPaused = false
     public private(set) var isClosed = false
     private var isReading = false
@@ -48,6 +55,19 @@ public final class Connection {
     private var readingStopped = false
 
     static let readChunk = 64 * 1024
+
+    /// The peer's user id (SO_PEERCRED), or nil when the system does not say.
+    public var peerUserID: UInt32? {
+        var descriptor: uv_os_fd_t = -1
+        guard uv_fileno(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), &descriptor) == 0
+        else { return nil }
+        // Linux's `struct ucred` (only visible to C with _GNU_SOURCE): pid, uid, gid.
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0,
+              length == socklen_t(MemoryLayout.size(ofValue: credentials)) else { return nil }
+        return credentials.uid
+    }
 
     init(id: UInt64, loop: EventLoop, decoder: FrameDecoder, handler: ConnectionHandler) throws(TransportError) {
         self.id = id
@@ -107,6 +127,7 @@ public final class Connection {
 
     fileprivate func didRead(_ count: Int) {
         if count > 0 {
+            lastReadMilliseconds = uv_now(handle.pointee.loop)
             input.commitWritten(count)
             processInput()
         } else if count < 0 {
@@ -153,6 +174,9 @@ public final class Connection {
 
     /// The stream position of the end of `output`: what `sendLimit` is measured in.
     public var outputPosition: UInt64 { outputTaken + UInt64(output.readableCount) }
+
+    /// Starts reading (after the handler accepted the connection).
+    public func start() { startReading() }
 
     /// Sends what `output` holds, up to `sendLimit`.
     public func flush() {

@@ -11,6 +11,8 @@ public final class EventLoop {
     private var wakeHandlers: [() -> Void] = []
     private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
     private var signalHandler: ((Int32) -> Void)?
+    private var timers: [UnsafeMutablePointer<uv_timer_t>] = []
+    private var timerHandlers: [() -> Void] = []
     private var closed = false
 
     public init() throws(TransportError) {
@@ -44,8 +46,29 @@ public final class EventLoop {
         }
     }
 
+    /// Calls `handler` on the loop thread every `milliseconds`. The timer does not keep the
+    /// loop alive on its own (`uv_unref`).
+    public func every(milliseconds: UInt64, _ handler: @escaping () -> Void) throws(TransportError) {
+        let handle = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
+        try UVError.check(uv_timer_init(raw, handle), "creating a timer")
+        handle.pointee.data = UnsafeMutableRawPointer(bitPattern: timerHandlers.count + 1)
+        timerHandlers.append(handler)
+        timers.append(handle)
+        try UVError.check(uv_timer_start(handle, timerFired, milliseconds, milliseconds), "starting a timer")
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    /// Monotonic milliseconds of the loop's current iteration (cheap: cached by libuv).
+    public var nowMilliseconds: UInt64 { uv_now(raw) }
+
+    fileprivate func fireTimer(_ index: Int) { timerHandlers[index]() }
+
     /// Stops watching signals and wake-ups, so `run()` returns once the remaining handles close.
     public func closeLoopHandles() {
+        for handle in timers {
+            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
+        }
+        timers.removeAll()
         for handle in signalHandles {
             uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         }
@@ -87,6 +110,12 @@ public struct LoopWaker: @unchecked Sendable {
 private func eventLoopWoken(_ handle: UnsafeMutablePointer<uv_async_t>?) {
     guard let data = handle?.pointee.loop.pointee.data else { return }
     Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runWakeHandlers()
+}
+
+private func timerFired(_ handle: UnsafeMutablePointer<uv_timer_t>?) {
+    guard let handle, let loopData = handle.pointee.loop.pointee.data else { return }
+    let index = Int(bitPattern: handle.pointee.data) - 1
+    Unmanaged<EventLoop>.fromOpaque(loopData).takeUnretainedValue().fireTimer(index)
 }
 
 private func signalArrived(_ handle: UnsafeMutablePointer<uv_signal_t>?, _ number: Int32) {

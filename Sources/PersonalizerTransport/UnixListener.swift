@@ -12,13 +12,16 @@ public final class UnixListener {
     private unowned let handler: ConnectionHandler
     private var nextConnectionID: UInt64 = 1
     private var open = true
-    /// Called for each accepted connection, before its first read.
+    /// Called for each accepted connection; it calls `connection.start()` to begin reading, or
+    /// refuses the connection. Without it every connection starts reading.
     public var onAccept: ((Connection) -> Void)?
 
     /// Binds and listens. A socket file left by a server that is gone is replaced; a live
     /// server on the same path is an error, as is a path too long for `sun_path`.
+    /// - Parameter mode: the socket file's permissions (0600: only this user may connect). The
+    ///   file is created with them, never wider, even for a moment.
     public init(loop: EventLoop, path: String, maxFrameBytes: Int, handler: ConnectionHandler,
-                backlog: Int32 = 511) throws(TransportError) {
+                mode: mode_t = 0o600, backlog: Int32 = 511) throws(TransportError) {
         self.path = path
         self.loop = loop
         self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
@@ -32,7 +35,13 @@ public final class UnixListener {
             throw TransportError("creating the listening socket", UVError(status))
         }
         handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        let previousMask = umask(~mode & 0o777)
         let bound = uv_pipe_bind(handle, path)
+        umask(previousMask)
+        if bound == 0, chmod(path, mode) != 0 {
+            closeHandle(unlink: true)
+            throw TransportError("setting the mode of \(path): \(String(cString: strerror(errno)))")
+        }
         if bound < 0 {
             closeHandle(unlink: false)
             throw TransportError("binding \(path)", UVError(bound))
@@ -73,8 +82,8 @@ public final class UnixListener {
             connection.close()
             return
         }
-        onAccept?(connection)
-        connection.startReading()
+        // The handler may refuse it (closing it after an error frame); otherwise it reads.
+        if let onAccept { onAccept(connection) } else { connection.start() }
     }
 
     static func checkPathLength(_ path: String) throws(TransportError) {

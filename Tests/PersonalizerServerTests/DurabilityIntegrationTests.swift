@@ -63,7 +63,7 @@ final class DurabilityIntegrationTests: XCTestCase {
     private func loggedRanks(_ dataDirectory: String) throws -> Set<String> {
         var ids = Set<String>()
         try EventLog.read(directory: dataDirectory + "/loops/default/log") { record in
-            if case .rank(let id, _, _, _, _) = record { ids.insert(id) }
+            if case .rank(let id, _, _, _, _, _) = record { ids.insert(id) }
         }
         return ids
     }

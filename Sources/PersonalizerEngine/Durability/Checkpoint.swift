@@ -127,13 +127,14 @@ public struct LoopCheckpoint: Equatable, Sendable {
 
 /// The trainer's own totals that Status reports and a restart must keep.
 public struct TrainerCounts: Equatable, Sendable {
-    /// learned, resolved, rank, reward and activate events applied.
-    public var values: [UInt64] = [0, 0, 0, 0, 0]
+    /// learned, resolved, rank, reward, activate and over-capacity events applied.
+    public var values: [UInt64] = [0, 0, 0, 0, 0, 0]
     public var learned: UInt64 { get { values[0] } set { values[0] = newValue } }
     public var resolved: UInt64 { get { values[1] } set { values[1] = newValue } }
     public var ranks: UInt64 { get { values[2] } set { values[2] = newValue } }
     public var rewards: UInt64 { get { values[3] } set { values[3] = newValue } }
     public var activations: UInt64 { get { values[4] } set { values[4] = newValue } }
+    public var overCapacity: UInt64 { get { values[5] } set { values[5] = newValue } }
     public init() {}
 }
 

@@ -20,7 +20,8 @@ public struct RankExport: Sendable, Equatable {
 /// One entry of a loop's event log. The trainer writes them in the order it applies them, so
 /// replaying the log through the same code reproduces the same model.
 public enum LogRecord: Sendable {
-    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?)
+    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?,
+              overCapacity: Bool = false)
     case reward(eventID: String, time: UInt64, value: Double)
     case activate(eventID: String, time: UInt64)
     /// The trainer closed the reward windows due at `time` (written only when some closed).
@@ -32,7 +33,7 @@ public enum LogRecord: Sendable {
 
     var time: UInt64 {
         switch self {
-        case .rank(_, let time, _, _, _), .reward(_, let time, _), .activate(_, let time), .advance(let time),
+        case .rank(_, let time, _, _, _, _), .reward(_, let time, _), .activate(_, let time), .advance(let time),
              .published(_, let time), .outcome(_, let time, _, _, _):
             return time
         }
@@ -44,11 +45,12 @@ public enum LogRecord: Sendable {
 
     func encode(into writer: inout BinaryWriter) {
         switch self {
-        case .rank(let eventID, let time, let deferred, let example, let export):
+        case .rank(let eventID, let time, let deferred, let example, let export, let overCapacity):
             writer.u8(Kind.rank.rawValue)
             writer.u64(time)
             writer.string(eventID)
             writer.bool(deferred)
+            writer.bool(overCapacity)
             writer.u64(example.modelVersion)
             writer.u32(UInt32(example.chosenIndex))
             writer.f64(example.probability)
@@ -97,6 +99,7 @@ public enum LogRecord: Sendable {
         case .rank:
             let eventID = try reader.string()
             let deferred = try reader.bool()
+            let overCapacity = try reader.bool()
             let version = try reader.u64()
             let chosen = Int(try reader.u32())
             let probability = try reader.f64()
@@ -117,7 +120,7 @@ public enum LogRecord: Sendable {
             record = .rank(eventID: eventID, time: time, deferred: deferred,
                            example: RankedExample(shared: shared, actions: actions, chosenIndex: chosen,
                                                   probability: probability, modelVersion: version),
-                           export: export)
+                           export: export, overCapacity: overCapacity)
         case .reward:
             record = .reward(eventID: try reader.string(), time: time, value: try reader.f64())
         case .activate:

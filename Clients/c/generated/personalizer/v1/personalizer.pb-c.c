@@ -1209,7 +1209,7 @@ const ProtobufCMessageDescriptor personalizer__v1__status_request__descriptor =
   (ProtobufCMessageInit) personalizer__v1__status_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor personalizer__v1__status_response__field_descriptors[15] =
+static const ProtobufCFieldDescriptor personalizer__v1__status_response__field_descriptors[16] =
 {
   {
     "model_version",
@@ -1391,6 +1391,18 @@ static const ProtobufCFieldDescriptor personalizer__v1__status_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "over_capacity_events",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Personalizer__V1__StatusResponse, over_capacity_events),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned personalizer__v1__status_response__field_indices_by_name[] = {
   5,   /* field[5] = activate_calls */
@@ -1401,6 +1413,7 @@ static const unsigned personalizer__v1__status_response__field_indices_by_name[]
   11,   /* field[11] = log_bytes */
   0,   /* field[0] = model_version */
   12,   /* field[12] = oldest_event_unix_ms */
+  15,   /* field[15] = over_capacity_events */
   4,   /* field[4] = pending_events */
   10,   /* field[10] = published_at_unix_ms */
   1,   /* field[1] = rank_calls */
@@ -1412,7 +1425,7 @@ static const unsigned personalizer__v1__status_response__field_indices_by_name[]
 static const ProtobufCIntRange personalizer__v1__status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor personalizer__v1__status_response__descriptor =
 {
@@ -1422,7 +1435,7 @@ const ProtobufCMessageDescriptor personalizer__v1__status_response__descriptor =
   "Personalizer__V1__StatusResponse",
   "personalizer.v1",
   sizeof(Personalizer__V1__StatusResponse),
-  15,
+  16,
   personalizer__v1__status_response__field_descriptors,
   personalizer__v1__status_response__field_indices_by_name,
   1,  personalizer__v1__status_response__number_ranges,
@@ -1480,7 +1493,7 @@ const ProtobufCMessageDescriptor personalizer__v1__error__descriptor =
   (ProtobufCMessageInit) personalizer__v1__error__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor personalizer__v1__request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor personalizer__v1__request__field_descriptors[7] =
 {
   {
     "id",
@@ -1501,6 +1514,18 @@ static const ProtobufCFieldDescriptor personalizer__v1__request__field_descripto
     PROTOBUF_C_TYPE_STRING,
     0,   /* quantifier_offset */
     offsetof(Personalizer__V1__Request, loop),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Personalizer__V1__Request, token),
     NULL,
     &protobuf_c_empty_string,
     0,             /* flags */
@@ -1556,18 +1581,19 @@ static const ProtobufCFieldDescriptor personalizer__v1__request__field_descripto
   },
 };
 static const unsigned personalizer__v1__request__field_indices_by_name[] = {
-  4,   /* field[4] = activate */
+  5,   /* field[5] = activate */
   0,   /* field[0] = id */
   1,   /* field[1] = loop */
-  2,   /* field[2] = rank */
-  3,   /* field[3] = reward */
-  5,   /* field[5] = status */
+  3,   /* field[3] = rank */
+  4,   /* field[4] = reward */
+  6,   /* field[6] = status */
+  2,   /* field[2] = token */
 };
 static const ProtobufCIntRange personalizer__v1__request__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 10, 2 },
-  { 0, 6 }
+  { 10, 3 },
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor personalizer__v1__request__descriptor =
 {
@@ -1577,7 +1603,7 @@ const ProtobufCMessageDescriptor personalizer__v1__request__descriptor =
   "Personalizer__V1__Request",
   "personalizer.v1",
   sizeof(Personalizer__V1__Request),
-  6,
+  7,
   personalizer__v1__request__field_descriptors,
   personalizer__v1__request__field_indices_by_name,
   2,  personalizer__v1__request__number_ranges,

@@ -243,10 +243,14 @@ struct  Personalizer__V1__StatusResponse
    * the storage failure in effect (full disk, I/O error), or empty
    */
   char *storage_error;
+  /*
+   * ranked past maxPendingEvents: answered and logged, not learned
+   */
+  uint64_t over_capacity_events;
 };
 #define PERSONALIZER__V1__STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&personalizer__v1__status_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -280,6 +284,10 @@ struct  Personalizer__V1__Request
    * "" means "default"
    */
   char *loop;
+  /*
+   * required by loops configured with a token
+   */
+  char *token;
   Personalizer__V1__Request__CallCase call_case;
   union {
     Personalizer__V1__RankRequest *rank;
@@ -290,7 +298,7 @@ struct  Personalizer__V1__Request
 };
 #define PERSONALIZER__V1__REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&personalizer__v1__request__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, PERSONALIZER__V1__REQUEST__CALL__NOT_SET, {0} }
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, PERSONALIZER__V1__REQUEST__CALL__NOT_SET, {0} }
 
 
 typedef enum {

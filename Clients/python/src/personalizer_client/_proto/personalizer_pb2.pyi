@@ -93,7 +93,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("model_version", "rank_calls", "reward_calls", "learned_events", "pending_events", "activate_calls", "unmatched_rewards", "unmatched_activations", "dropped_not_activated", "backpressure_stalls", "published_at_unix_ms", "log_bytes", "oldest_event_unix_ms", "last_fsync_unix_ms", "storage_error")
+    __slots__ = ("model_version", "rank_calls", "reward_calls", "learned_events", "pending_events", "activate_calls", "unmatched_rewards", "unmatched_activations", "dropped_not_activated", "backpressure_stalls", "published_at_unix_ms", "log_bytes", "oldest_event_unix_ms", "last_fsync_unix_ms", "storage_error", "over_capacity_events")
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     RANK_CALLS_FIELD_NUMBER: _ClassVar[int]
     REWARD_CALLS_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +109,7 @@ class StatusResponse(_message.Message):
     OLDEST_EVENT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     LAST_FSYNC_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     STORAGE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    OVER_CAPACITY_EVENTS_FIELD_NUMBER: _ClassVar[int]
     model_version: int
     rank_calls: int
     reward_calls: int
@@ -124,7 +125,8 @@ class StatusResponse(_message.Message):
     oldest_event_unix_ms: int
     last_fsync_unix_ms: int
     storage_error: str
-    def __init__(self, model_version: _Optional[int] = ..., rank_calls: _Optional[int] = ..., reward_calls: _Optional[int] = ..., learned_events: _Optional[int] = ..., pending_events: _Optional[int] = ..., activate_calls: _Optional[int] = ..., unmatched_rewards: _Optional[int] = ..., unmatched_activations: _Optional[int] = ..., dropped_not_activated: _Optional[int] = ..., backpressure_stalls: _Optional[int] = ..., published_at_unix_ms: _Optional[int] = ..., log_bytes: _Optional[int] = ..., oldest_event_unix_ms: _Optional[int] = ..., last_fsync_unix_ms: _Optional[int] = ..., storage_error: _Optional[str] = ...) -> None: ...
+    over_capacity_events: int
+    def __init__(self, model_version: _Optional[int] = ..., rank_calls: _Optional[int] = ..., reward_calls: _Optional[int] = ..., learned_events: _Optional[int] = ..., pending_events: _Optional[int] = ..., activate_calls: _Optional[int] = ..., unmatched_rewards: _Optional[int] = ..., unmatched_activations: _Optional[int] = ..., dropped_not_activated: _Optional[int] = ..., backpressure_stalls: _Optional[int] = ..., published_at_unix_ms: _Optional[int] = ..., log_bytes: _Optional[int] = ..., oldest_event_unix_ms: _Optional[int] = ..., last_fsync_unix_ms: _Optional[int] = ..., storage_error: _Optional[str] = ..., over_capacity_events: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("code", "message")
@@ -135,20 +137,22 @@ class Error(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Request(_message.Message):
-    __slots__ = ("id", "loop", "rank", "reward", "activate", "status")
+    __slots__ = ("id", "loop", "token", "rank", "reward", "activate", "status")
     ID_FIELD_NUMBER: _ClassVar[int]
     LOOP_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     RANK_FIELD_NUMBER: _ClassVar[int]
     REWARD_FIELD_NUMBER: _ClassVar[int]
     ACTIVATE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     id: int
     loop: str
+    token: str
     rank: RankRequest
     reward: RewardRequest
     activate: ActivateRequest
     status: StatusRequest
-    def __init__(self, id: _Optional[int] = ..., loop: _Optional[str] = ..., rank: _Optional[_Union[RankRequest, _Mapping]] = ..., reward: _Optional[_Union[RewardRequest, _Mapping]] = ..., activate: _Optional[_Union[ActivateRequest, _Mapping]] = ..., status: _Optional[_Union[StatusRequest, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., loop: _Optional[str] = ..., token: _Optional[str] = ..., rank: _Optional[_Union[RankRequest, _Mapping]] = ..., reward: _Optional[_Union[RewardRequest, _Mapping]] = ..., activate: _Optional[_Union[ActivateRequest, _Mapping]] = ..., status: _Optional[_Union[StatusRequest, _Mapping]] = ...) -> None: ...
 
 class Response(_message.Message):
     __slots__ = ("id", "rank", "reward", "activate", "status", "error")
