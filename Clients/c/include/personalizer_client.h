@@ -95,6 +95,7 @@ typedef struct pz_client pz_client;   /* opaque */
 
 typedef struct pz_options {
     const char *loop;   /* learning loop for every request; NULL or "" means "default" */
+    const char *token;  /* sent with every request, for loops configured with a token; NULL: none */
     int timeout_ms;     /* per blocking call (connect, send + answer); 0: PZ_DEFAULT_TIMEOUT_MS,
                            < 0: wait forever */
 } pz_options;

@@ -8,6 +8,7 @@
 struct pz_client {
     pz_conn conn;
     char *loop;
+    char *token;
     int timeout_ms;
     uint64_t next_id;
     pz_in_flight_table sent;  /* sent, answer not read yet */
@@ -26,14 +27,18 @@ pz_err pz_connect(const char *socket_path, const pz_options *options, pz_client 
     if (c == NULL) return pz_fail(err, PZ_ENOMEM, 0, 0, "out of memory");
     c->timeout_ms = options && options->timeout_ms != 0 ? options->timeout_ms : PZ_DEFAULT_TIMEOUT_MS;
     c->loop = strdup(options && options->loop ? options->loop : "");
+    c->token = strdup(options && options->token ? options->token : "");
     c->next_id = 1;
-    if (c->loop == NULL) {
+    if (c->loop == NULL || c->token == NULL) {
+        free(c->loop);
+        free(c->token);
         free(c);
         return pz_fail(err, PZ_ENOMEM, 0, 0, "out of memory");
     }
     pz_err rc = pz_conn_open(&c->conn, socket_path, pz_deadline(c->timeout_ms), err);
     if (rc != PZ_OK) {
         free(c->loop);
+        free(c->token);
         free(c);
         return rc;
     }
@@ -48,6 +53,7 @@ void pz_close(pz_client *c) {
     free(c->kept);
     pz_in_flight_free(&c->sent);
     free(c->loop);
+    free(c->token);
     free(c);
 }
 
@@ -87,6 +93,7 @@ static pz_err send_request(pz_client *c, pz_request *req, int64_t deadline, uint
     }
     req->id = c->next_id++;
     req->loop = c->loop;
+    req->token = c->token;
     pz_err rc = pz_encode_request(&c->conn, req, err);
     if (rc != PZ_OK) return rc;
     rc = pz_in_flight_add(&c->sent, req->id, req->call, err);

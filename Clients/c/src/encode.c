@@ -148,6 +148,7 @@ pz_err pz_encode_request(pz_conn *conn, const pz_request *req, pz_error *err) {
     personalizer__v1__request__init(&msg);
     msg.id = req->id;
     msg.loop = str(req->loop);
+    msg.token = str(req->token);
 
     Personalizer__V1__RewardRequest reward;
     Personalizer__V1__ActivateRequest activate;

@@ -86,6 +86,7 @@ void pz_in_flight_free(pz_in_flight_table *t);
 typedef struct pz_request {
     uint64_t id;
     const char *loop;
+    const char *token;
     pz_call call;
     const pz_rank_request *rank;   /* PZ_CALL_RANK */
     const char *event_id;          /* PZ_CALL_REWARD, PZ_CALL_ACTIVATE */

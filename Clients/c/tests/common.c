@@ -17,7 +17,8 @@
 const char *const CONFIG =
     "{\"loops\": {"
     "\"default\": {\"rewardWaitTimeSeconds\": 0.2, \"modelUpdateIntervalSeconds\": 0.05},"
-    "\"slow\": {\"rewardWaitTimeSeconds\": 60, \"modelUpdateIntervalSeconds\": 0.05}"
+    "\"slow\": {\"rewardWaitTimeSeconds\": 60, \"modelUpdateIntervalSeconds\": 0.05},"
+    "\"secured\": {\"token\": \"c-token\"}"
     "}}";
 
 const char *g_binary;

@@ -36,6 +36,7 @@ void test_receive_unknown_id(void);
 void test_argument_checks(void);
 void test_invalid_arguments(void);
 void test_unknown_loop(void);
+void test_token(void);
 void test_pending_event_id_reused(void);
 void test_connection_refused(void);
 void test_timeout(void);

@@ -22,6 +22,7 @@ static const test TESTS[] = {
     {"learning_publishes_models", test_learning_publishes_models},
     {"invalid_arguments", test_invalid_arguments},
     {"unknown_loop", test_unknown_loop},
+    {"token", test_token},
     {"pending_event_id_reused", test_pending_event_id_reused},
     {"pipelining", test_pipelining},
     {"receive_unknown_id", test_receive_unknown_id},

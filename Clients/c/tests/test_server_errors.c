@@ -84,3 +84,24 @@ void test_pending_event_id_reused(void) {
     expect_rank_error(c, &req, PZ_CODE_ALREADY_EXISTS, "pending event id");
     pz_close(c);
 }
+
+/* A loop with a token: refused without it or with a wrong one, served with it. */
+void test_token(void) {
+    const char *tokens[] = {NULL, "wrong", "c-token"};
+    for (int i = 0; i < 3; i++) {
+        pz_options o = {.loop = "secured", .token = tokens[i], .timeout_ms = 5000};
+        pz_client *c = NULL;
+        pz_error err;
+        pz_err rc = pz_connect(g_server.socket_path, &o, &c, &err);
+        CHECK_RC(rc, PZ_OK, err);
+        pz_server_status st;
+        rc = pz_status(c, &st, &err);
+        if (i < 2) {
+            CHECK_RC(rc, PZ_ESERVER, err);
+            CHECK(err.code == PZ_CODE_UNAUTHENTICATED, "code %u", err.code);
+        } else {
+            CHECK_RC(rc, PZ_OK, err);
+        }
+        pz_close(c);
+    }
+}

@@ -15,6 +15,7 @@ CONFIG = {
         "default": {"rewardWaitTimeSeconds": 0.2, "modelUpdateIntervalSeconds": 0.05},
         # long windows so event ids stay pending
         "slow": {"rewardWaitTimeSeconds": 60, "modelUpdateIntervalSeconds": 0.05},
+        "secured": {"token": "py-token"},
     }
 }
 

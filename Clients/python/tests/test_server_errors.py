@@ -63,3 +63,12 @@ def test_pending_event_id_reused(server, unique):
 
 def test_error_str_names_the_code():
     assert str(PersonalizerError(5, "unknown loop 'x'")) == "NOT_FOUND: unknown loop 'x'"
+
+
+def test_token_required_by_a_secured_loop(server):
+    with Client(server.socket_path, loop="secured", timeout=5.0) as anonymous:
+        _refused(anonymous.status, StatusCode.UNAUTHENTICATED)
+    with Client(server.socket_path, loop="secured", timeout=5.0, token="wrong") as wrong:
+        _refused(wrong.status, StatusCode.UNAUTHENTICATED)
+    with Client(server.socket_path, loop="secured", timeout=5.0, token="py-token") as right:
+        assert right.status().rank_calls == 0

@@ -23,9 +23,11 @@ class AsyncClient:
     `timeout` (seconds, None for no limit) bounds connecting and each call. Errors are the same
     as Client's; when the connection is lost every call in flight raises ServerGoneError."""
 
-    def __init__(self, socket_path: str, loop: str = "default", timeout: Optional[float] = 5.0):
+    def __init__(self, socket_path: str, loop: str = "default", timeout: Optional[float] = 5.0,
+                 token: Optional[str] = None):
         self.socket_path = str(socket_path)
         self.loop = loop
+        self.token = token or ""
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
@@ -91,7 +93,7 @@ class AsyncClient:
         answer = asyncio.get_running_loop().create_future()
         self._pending[request_id] = answer
         try:
-            self._writer.write(m.request_frame(request_id, self.loop, call, message))
+            self._writer.write(m.request_frame(request_id, self.loop, call, message, self.token))
             resp = await asyncio.wait_for(self._answer(answer), self.timeout)
         except asyncio.TimeoutError:
             raise DeadlineExceededError("timed out waiting for the server") from None

@@ -21,9 +21,11 @@ class Client:
     PersonalizerError; transport failures raise its TransportError subclasses. After a timeout
     while sending, a bad frame or a lost server the client is closed (ClientClosedError next)."""
 
-    def __init__(self, socket_path: str, loop: str = "default", timeout: Optional[float] = 5.0):
+    def __init__(self, socket_path: str, loop: str = "default", timeout: Optional[float] = 5.0,
+                 token: Optional[str] = None):
         self.socket_path = str(socket_path)
         self.loop = loop
+        self.token = token or ""
         self.timeout = timeout
         self._ids = itertools.count(1)
         self._rx = bytearray()
@@ -80,7 +82,7 @@ class Client:
             raise ClientClosedError(f"client is closed: {self._closed_reason}")
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         request_id = next(self._ids)
-        self._send(m.request_frame(request_id, self.loop, call, message), deadline)
+        self._send(m.request_frame(request_id, self.loop, call, message, self.token), deadline)
         while True:   # answers to requests given up after a timeout are skipped
             body = self._read_frame(deadline)
             try:

@@ -54,8 +54,8 @@ def rank_request(context: Optional[Features], actions: Iterable[Mapping[str, Any
     return req
 
 
-def request_frame(request_id: int, loop: str, call: str, message) -> bytes:
-    req = pb.Request(id=request_id, loop=loop)
+def request_frame(request_id: int, loop: str, call: str, message, token: str = "") -> bytes:
+    req = pb.Request(id=request_id, loop=loop, token=token)
     getattr(req, call).CopyFrom(message)
     body = req.SerializeToString()
     return HEADER.pack(len(body)) + body
