@@ -75,3 +75,5 @@ clean:
 	rm -rf Clients/python/build
 
 include mk/clients.mk
+include mk/bench-durability.mk
+include mk/bench-rank.mk

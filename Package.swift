@@ -43,6 +43,9 @@ let package = Package(
             "PersonalizerProtocol", "PersonalizerEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The in-process Rank path, timed (make bench-rank).
+        .executableTarget(name: "personalizer-bench-rank",
+                          dependencies: ["PersonalizerProtocol", "PersonalizerEngine", "PersonalizerTransport"]),
         .executableTarget(name: "personalizerd", dependencies: [
             "PersonalizerServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
