@@ -69,6 +69,7 @@ public final class EventLog {
         segments = try Files.list(directory).compactMap(Self.segmentNumber).sorted()
         for segment in segments.dropLast() {
             newestTimes[segment] = Files.modificationTimeNanoseconds(path(of: segment)) ?? 0
+            closedSegmentBytes[segment] = UInt64(max(0, Files.size(path(of: segment)) ?? 0))
         }
         if let last = segments.last {
             try openForAppend(last, repairTail: true)
@@ -116,9 +117,12 @@ public final class EventLog {
     /// last sync before it started).
     public var lastModifiedNanoseconds: UInt64 { Files.modificationTimeNanoseconds(path(of: segments.last!)) ?? 0 }
 
-    /// Bytes on disk, all segments.
+    /// Sizes of the closed segments (the one being written is `writtenOffset` long).
+    private var closedSegmentBytes: [UInt64: UInt64] = [:]
+
+    /// Bytes on disk, all segments (kept up to date without touching the disk).
     public var totalBytes: Int64 {
-        segments.reduce(0) { $0 + (Files.size(path(of: $1)) ?? 0) }
+        Int64(closedSegmentBytes.values.reduce(0, +) + writtenOffset)
     }
 
     // MARK: appending
@@ -191,6 +195,7 @@ public final class EventLog {
         setDescriptor(-1)
         close(closing)
         newestTimes[current] = newestWrittenTime
+        closedSegmentBytes[current] = writtenOffset
         try startSegment(current + 1)
     }
 
@@ -344,6 +349,7 @@ public final class EventLog {
             if unlink(path(of: segment)) == 0 || errno == ENOENT {
                 deleted.append(segment)
                 newestTimes[segment] = nil
+                closedSegmentBytes[segment] = nil
             } else {
                 break
             }
@@ -358,7 +364,7 @@ public final class EventLog {
     /// Time of the oldest record still in the log, if any.
     public func oldestRecordTime() -> UInt64? {
         for segment in segments {
-            guard let bytes = try? Files.readAll(path(of: segment)) else { continue }
+            guard let bytes = try? Files.read(path(of: segment), upTo: Self.magic.count + (1 << 20)) else { continue }
             var first: UInt64?
             _ = bytes.withUnsafeBytes { raw in
                 Self.scan(UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, Self.magic.count + 1 << 20)]),

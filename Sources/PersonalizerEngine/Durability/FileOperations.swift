@@ -70,15 +70,20 @@ enum Files {
     }
 
     static func readAll(_ path: String) throws(StorageError) -> [UInt8] {
+        try read(path, upTo: .max)
+    }
+
+    /// The first `limit` bytes of a file (all of it when shorter).
+    static func read(_ path: String, upTo limit: Int) throws(StorageError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { throw StorageError("opening", path: path) }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw StorageError("reading size of", path: path) }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var bytes = [UInt8](repeating: 0, count: min(limit, Int(info.st_size)))
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw StorageError("reading", path: path)
