@@ -77,3 +77,4 @@ clean:
 include mk/clients.mk
 include mk/bench-durability.mk
 include mk/bench-rank.mk
+include mk/bench-learning.mk

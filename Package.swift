@@ -43,6 +43,7 @@ let package = Package(
             "PersonalizerProtocol", "PersonalizerEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "personalizer-bench-learner", dependencies: ["PersonalizerModel"]),
         // The in-process Rank path, timed (make bench-rank).
         .executableTarget(name: "personalizer-bench-rank",
                           dependencies: ["PersonalizerProtocol", "PersonalizerEngine", "PersonalizerTransport"]),
