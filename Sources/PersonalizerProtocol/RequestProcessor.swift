@@ -213,12 +213,7 @@ public final class RequestProcessor {
         rankResponse.event_id = eventIDPointer
         rankResponse.reward_action_id = rankedActions[0].id
         withUnsafeMutablePointer(to: &rankResponse) { pointer in
-            var response = Personalizer__V1__Response()
-            personalizer__v1__response__init(&response)
-            response.id = id
-            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_RANK
-            response.rank = pointer
-            write(&response, into: output)
+            writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_RANK; $0.rank = pointer }
         }
         return .done
     }
@@ -373,12 +368,7 @@ public final class RequestProcessor {
         var reward = Personalizer__V1__RewardResponse()
         personalizer__v1__reward_response__init(&reward)
         withUnsafeMutablePointer(to: &reward) { pointer in
-            var response = Personalizer__V1__Response()
-            personalizer__v1__response__init(&response)
-            response.id = id
-            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_REWARD
-            response.reward = pointer
-            write(&response, into: output)
+            writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_REWARD; $0.reward = pointer }
         }
         return .done
     }
@@ -395,12 +385,7 @@ public final class RequestProcessor {
         var activate = Personalizer__V1__ActivateResponse()
         personalizer__v1__activate_response__init(&activate)
         withUnsafeMutablePointer(to: &activate) { pointer in
-            var response = Personalizer__V1__Response()
-            personalizer__v1__response__init(&response)
-            response.id = id
-            response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ACTIVATE
-            response.activate = pointer
-            write(&response, into: output)
+            writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ACTIVATE; $0.activate = pointer }
         }
         return .done
     }
@@ -452,12 +437,7 @@ public final class RequestProcessor {
         errorText.withUnsafeMutableBufferPointer { text in
             status.storage_error = text.baseAddress
             withUnsafeMutablePointer(to: &status) { pointer in
-                var response = Personalizer__V1__Response()
-                personalizer__v1__response__init(&response)
-                response.id = id
-                response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_STATUS
-                response.status = pointer
-                write(&response, into: output)
+                writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_STATUS; $0.status = pointer }
             }
         }
     }
@@ -483,15 +463,20 @@ public final class RequestProcessor {
                 errorMessage.code = error.code.rawValue
                 errorMessage.message = text.baseAddress
                 withUnsafeMutablePointer(to: &errorMessage) { pointer in
-                    var response = Personalizer__V1__Response()
-                    personalizer__v1__response__init(&response)
-                    response.id = id
-                    response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ERROR
-                    response.error = pointer
-                    write(&response, into: output)
+                    writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ERROR; $0.error = pointer }
                 }
             }
         }
+    }
+
+    /// Writes a `Response` with `id` whose result `setResult` fills in.
+    private func writeResponse(id: UInt64, into output: ByteBuffer,
+                               _ setResult: (inout Personalizer__V1__Response) -> Void) {
+        var response = Personalizer__V1__Response()
+        personalizer__v1__response__init(&response)
+        response.id = id
+        setResult(&response)
+        write(&response, into: output)
     }
 
     /// Packs `response` behind its 4-byte big-endian length, straight into the output buffer.

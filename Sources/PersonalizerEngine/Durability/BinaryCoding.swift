@@ -32,6 +32,16 @@ struct BinaryWriter {
         for index in value.indices { u32(index) }
         for feature in value.values { f32(feature) }
     }
+
+    /// What the trainer learns from: the decision and the hashed features.
+    mutating func example(_ value: RankedExample) {
+        u64(value.modelVersion)
+        u32(UInt32(value.chosenIndex))
+        f64(value.probability)
+        features(value.shared)
+        u32(UInt32(value.actions.count))
+        for action in value.actions { features(action) }
+    }
 }
 
 /// A damaged or truncated encoding.
@@ -114,5 +124,18 @@ struct BinaryReader {
             }
         }
         return features
+    }
+
+    mutating func example() throws(FormatError) -> RankedExample {
+        let version = try u64()
+        let chosen = Int(try u32())
+        let probability = try f64()
+        let shared = try features()
+        let actionCount = try count(max: remaining)
+        var actions: [HashedFeatures] = []
+        for _ in 0..<actionCount { actions.append(try features()) }
+        guard chosen < actions.count else { throw FormatError("chosen action \(chosen) of \(actions.count)") }
+        return RankedExample(shared: shared, actions: actions, chosenIndex: chosen, probability: probability,
+                             modelVersion: version)
     }
 }

@@ -45,12 +45,7 @@ public struct LoopCheckpoint: Equatable, Sendable {
             body.u32(UInt32(event.rewardCount))
             body.bool(event.isDeferred)
             body.bool(event.isActivated)
-            body.u64(event.example.modelVersion)
-            body.u32(UInt32(event.example.chosenIndex))
-            body.f64(event.example.probability)
-            body.features(event.example.shared)
-            body.u32(UInt32(event.example.actions.count))
-            for action in event.example.actions { body.features(action) }
+            body.example(event.example)
         }
         var file = BinaryWriter()
         file.bytes = Self.magic
@@ -102,19 +97,9 @@ public struct LoopCheckpoint: Equatable, Sendable {
                 let rewardCount = Int(try reader.u32())
                 let isDeferred = try reader.bool()
                 let isActivated = try reader.bool()
-                let modelVersion = try reader.u64()
-                let chosen = Int(try reader.u32())
-                let probability = try reader.f64()
-                let shared = try reader.features()
-                let actionCount = try reader.count(max: reader.remaining)
-                var actions: [HashedFeatures] = []
-                for _ in 0..<actionCount { actions.append(try reader.features()) }
-                guard chosen < actions.count else { throw FormatError("pending event with a bad chosen action") }
+                let example = try reader.example()
                 pending.append(PendingJoinRecord(
-                    eventID: eventID,
-                    example: RankedExample(shared: shared, actions: actions, chosenIndex: chosen,
-                                           probability: probability, modelVersion: modelVersion),
-                    deadline: deadline, reward: reward, rewardCount: rewardCount,
+                    eventID: eventID, example: example, deadline: deadline, reward: reward, rewardCount: rewardCount,
                     isDeferred: isDeferred, isActivated: isActivated))
             }
             guard reader.isAtEnd else { throw FormatError("unexpected bytes after the checkpoint") }

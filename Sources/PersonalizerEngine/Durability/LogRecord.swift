@@ -51,12 +51,7 @@ public enum LogRecord: Sendable {
             writer.string(eventID)
             writer.bool(deferred)
             writer.bool(overCapacity)
-            writer.u64(example.modelVersion)
-            writer.u32(UInt32(example.chosenIndex))
-            writer.f64(example.probability)
-            writer.features(example.shared)
-            writer.u32(UInt32(example.actions.count))
-            for action in example.actions { writer.features(action) }
+            writer.example(example)
             writer.bool(export != nil)
             if let export {
                 writer.u32(UInt32(export.chosenRequestIndex))
@@ -100,14 +95,7 @@ public enum LogRecord: Sendable {
             let eventID = try reader.string()
             let deferred = try reader.bool()
             let overCapacity = try reader.bool()
-            let version = try reader.u64()
-            let chosen = Int(try reader.u32())
-            let probability = try reader.f64()
-            let shared = try reader.features()
-            let actionCount = try reader.count(max: reader.remaining)
-            var actions: [HashedFeatures] = []
-            for _ in 0..<actionCount { actions.append(try reader.features()) }
-            guard chosen < actions.count else { throw FormatError("chosen action \(chosen) of \(actions.count)") }
+            let example = try reader.example()
             var export: RankExport?
             if try reader.bool() {
                 let chosenRequestIndex = Int(try reader.u32())
@@ -117,10 +105,8 @@ public enum LogRecord: Sendable {
                 export = RankExport(request: try reader.blob(), chosenRequestIndex: chosenRequestIndex,
                                     probabilities: probabilities)
             }
-            record = .rank(eventID: eventID, time: time, deferred: deferred,
-                           example: RankedExample(shared: shared, actions: actions, chosenIndex: chosen,
-                                                  probability: probability, modelVersion: version),
-                           export: export, overCapacity: overCapacity)
+            record = .rank(eventID: eventID, time: time, deferred: deferred, example: example, export: export,
+                           overCapacity: overCapacity)
         case .reward:
             record = .reward(eventID: try reader.string(), time: time, value: try reader.f64())
         case .activate:
