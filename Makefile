@@ -78,3 +78,4 @@ include mk/clients.mk
 include mk/bench-durability.mk
 include mk/bench-rank.mk
 include mk/bench-learning.mk
+include mk/bench.mk

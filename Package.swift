@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C libraries, found through pkg-config.
@@ -39,6 +40,14 @@ let package = Package(
         // A blocking Swift client over the same framing and messages.
         .target(name: "PersonalizerClient", dependencies: ["PersonalizerProtocol"]),
 
+        // load generator: simulated environment, pre-encoded requests, HDR latency histograms.
+        .target(name: "PersonalizerLoad", dependencies: [
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        .executableTarget(name: "personalizer-load", dependencies: [
+            "PersonalizerLoad",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "personalizer", dependencies: [
             "PersonalizerProtocol", "PersonalizerEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -57,6 +66,10 @@ let package = Package(
         .testTarget(name: "PersonalizerEngineTests", dependencies: ["PersonalizerEngine", "PersonalizerModel"]),
         .testTarget(name: "PersonalizerProtocolTests",
                     dependencies: ["PersonalizerProtocol", "PersonalizerProto", "CProtobufC"]),
+        .testTarget(name: "PersonalizerLoadTests",
+                    dependencies: ["PersonalizerLoad", "PersonalizerProtocol", "PersonalizerEngine", "PersonalizerTransport",
+                                   "PersonalizerProto", "CProtobufC",
+                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(name: "PersonalizerServerTests",
                     dependencies: ["PersonalizerServer", "PersonalizerClient", "PersonalizerProtocol"]),
     ]
