@@ -50,7 +50,7 @@ run: release
 	.build/release/personalizerd --data-dir $(DATA_DIR) $(CONFIG_FLAG)
 
 # --- tests ----------------------------------------------------------------------------------
-test: deps test-generated test-swift test-c-client test-python-client test-export
+test: deps test-generated test-swift test-c-client test-python-client test-export fuzz-smoke
 
 test-swift: deps-deb
 	$(SWIFT) build --build-tests
@@ -75,6 +75,7 @@ clean:
 	rm -rf Clients/python/build
 
 include mk/clients.mk
+include mk/fuzz.mk
 include mk/bench-durability.mk
 include mk/bench-rank.mk
 include mk/bench-learning.mk

@@ -52,7 +52,6 @@ let package = Package(
             "PersonalizerProtocol", "PersonalizerEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "personalizer-bench-learner", dependencies: ["PersonalizerModel"]),
         // The in-process Rank path, timed (make bench-rank).
         .executableTarget(name: "personalizer-bench-rank",
                           dependencies: ["PersonalizerProtocol", "PersonalizerEngine", "PersonalizerTransport"]),
@@ -60,6 +59,13 @@ let package = Package(
             "PersonalizerServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "personalizer-bench-learner", dependencies: ["PersonalizerModel"]),
+        // fuzz target of the request path (fuzz/README.md): a replayer in a plain build, a
+        // libFuzzer binary when built by `make fuzz` (-sanitize=fuzzer -DFUZZING).
+        .executableTarget(name: "personalizer-fuzz",
+                          dependencies: ["PersonalizerProtocol", "PersonalizerEngine", "PersonalizerTransport",
+                                         "PersonalizerProto", "CProtobufC"],
+                          path: "Sources/PersonalizerFuzz"),
 
         .testTarget(name: "PersonalizerModelTests", dependencies: ["PersonalizerModel"]),
         .testTarget(name: "PersonalizerTransportTests", dependencies: ["PersonalizerTransport"]),
