@@ -1,8 +1,18 @@
+import Foundation
 import PersonalizerEngine
 import PersonalizerProtocol
 import PersonalizerTransport
 import Synchronization
 import XCTest
+
+/// A disk that can be made to fail, shared with the file operations' closures.
+final class DiskSwitch: @unchecked Sendable {
+    private let flag = Mutex(false)
+    var isOn: Bool {
+        get { flag.withLock { $0 } }
+        set { flag.withLock { $0 = newValue } }
+    }
+}
 
 /// The decode → engine → encode path in process, without sockets or threads: the test drives
 /// the trainer with `trainerStep` and its own clock.
@@ -102,6 +112,41 @@ final class RequestProcessorTests: XCTestCase {
         XCTAssertEqual(code, StatusCode.alreadyExists.rawValue)
         clock.advance(seconds: 10)
         XCTAssertNotNil(rank("same"))
+    }
+
+    func testAckLoopRefusesCallsWithUnavailableWhileItsDiskFails() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ack-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let diskFull = DiskSwitch()
+        var settings = LoopSettings()
+        settings.durability = .ack
+        settings.rewardWaitTimeSeconds = 10
+        let operations = FileOperations(
+            write: { descriptor, bytes, count in
+                if diskFull.isOn { errno = ENOSPC; return -1 }
+                return write(descriptor, bytes, count)
+            },
+            fsync: { fsync($0) })
+        loop = try LearningLoop(name: "default", settings: settings, ringCapacity: 64, dataDirectory: directory.path,
+                                clock: clock, fileOperations: operations)
+        processor = RequestProcessor(loops: ["default": loop], limits: ServerLimits(), clock: clock)
+        XCTAssertNotNil(rank("before"))
+        diskFull.isOn = true
+        loop.trainerStep(now: clock.nowNanoseconds())  // the write fails: the loop knows now
+        guard case .error(let code, let message) = call(.rank(RankCall(actions: [RankAction(id: "x")])))?.result else {
+            return XCTFail("expected UNAVAILABLE")
+        }
+        XCTAssertEqual(code, StatusCode.unavailable.rawValue)
+        XCTAssertTrue(message.contains("No space left on device"), message)
+        guard case .error(let rewardCode, _) = call(.reward(eventID: "before", value: 1))?.result else {
+            return XCTFail("expected UNAVAILABLE")
+        }
+        XCTAssertEqual(rewardCode, StatusCode.unavailable.rawValue)
+        XCTAssertEqual(status().storageError.contains("No space left on device"), true, "Status says so")
+        diskFull.isOn = false
+        loop.trainerStep(now: clock.nowNanoseconds())
+        XCTAssertNotNil(rank("after"), "serving recovers by itself once the disk has room")
+        XCTAssertEqual(status().storageError, "")
     }
 
     func testLearningMovesTheRankingTowardTheRewardedAction() throws {
