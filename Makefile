@@ -50,7 +50,7 @@ run: release
 	.build/release/personalizerd --data-dir $(DATA_DIR) $(CONFIG_FLAG)
 
 # --- tests ----------------------------------------------------------------------------------
-test: deps test-generated test-swift test-c-client test-python-client test-export fuzz-smoke
+test: deps test-generated fuzz-smoke test-swift test-c-client test-python-client test-export
 
 test-swift: deps-deb
 	$(SWIFT) build --build-tests
@@ -80,3 +80,4 @@ include mk/bench-durability.mk
 include mk/bench-rank.mk
 include mk/bench-learning.mk
 include mk/bench.mk
+include mk/soak.mk
