@@ -148,13 +148,17 @@ public final class PersonalizerServer: ConnectionHandler {
     }
 
     /// Closes connections that sent part of a frame and then nothing for the timeout: they hold
-    /// a buffer and a slot for nothing. Idle connections with no partial frame stay open.
+    /// a buffer and a slot for nothing. Idle connections with no partial frame stay open, and give
+    /// their buffers back after a second of silence.
     private func closeStalledConnections() {
         let now = eventLoop.nowMilliseconds
         let timeout = UInt64(configuration.limits.partialFrameTimeoutSeconds * 1000)
-        for connection in connections.values where connection.hasPartialFrame
-            && now &- connection.lastReadMilliseconds >= timeout {
-            connection.close()
+        for connection in connections.values where now &- connection.lastReadMilliseconds >= 1000 {
+            if connection.hasPartialFrame {
+                if now &- connection.lastReadMilliseconds >= timeout { connection.close() }
+            } else {
+                connection.releaseIdleBuffers()
+            }
         }
     }
 

@@ -1,27 +1,30 @@
 /// A growable byte buffer with separate read and write positions, reused across reads and
 /// writes so that steady-state I/O allocates nothing. Owned by one thread (the I/O loop).
+/// Its memory is allocated at the first write, so an idle or refused connection costs none.
 ///
 /// Layout: `[0, readerIndex)` consumed, `[readerIndex, writerIndex)` readable,
 /// `[writerIndex, capacity)` writable.
 public final class ByteBuffer {
-    public private(set) var storage: UnsafeMutableRawPointer
-    public private(set) var capacity: Int
+    private var storage: UnsafeMutableRawPointer?
+    /// Bytes allocated (0 until the first write).
+    public private(set) var capacity = 0
+    private let initialCapacity: Int
     public private(set) var readerIndex = 0
     public private(set) var writerIndex = 0
 
     public init(capacity: Int = 64 * 1024) {
-        self.capacity = max(capacity, 16)
-        storage = .allocate(byteCount: self.capacity, alignment: 16)
+        initialCapacity = max(capacity, 16)
     }
 
-    deinit { storage.deallocate() }
+    deinit { storage?.deallocate() }
 
     public var readableCount: Int { writerIndex - readerIndex }
     public var isEmpty: Bool { readerIndex == writerIndex }
 
     /// The bytes not consumed yet. Valid until the next mutating call.
     public var readableBytes: UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: storage + readerIndex, count: readableCount)
+        guard let storage else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: storage + readerIndex, count: readableCount)
     }
 
     /// Makes room for at least `count` more bytes, first by moving unread bytes to the front,
@@ -31,16 +34,18 @@ public final class ByteBuffer {
         if capacity - writerIndex < count {
             if readerIndex > 0 { compact() }
             if capacity - writerIndex < count {
-                var newCapacity = capacity
+                var newCapacity = max(capacity, initialCapacity)
                 while newCapacity - writerIndex < count { newCapacity *= 2 }
                 let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-                newStorage.copyMemory(from: storage, byteCount: writerIndex)
-                storage.deallocate()
+                if let storage {
+                    newStorage.copyMemory(from: storage, byteCount: writerIndex)
+                    storage.deallocate()
+                }
                 storage = newStorage
                 capacity = newCapacity
             }
         }
-        return UnsafeMutableRawBufferPointer(start: storage + writerIndex, count: capacity - writerIndex)
+        return UnsafeMutableRawBufferPointer(start: storage! + writerIndex, count: capacity - writerIndex)
     }
 
     /// Marks `count` bytes written into the region `reserveWritable` returned.
@@ -65,7 +70,7 @@ public final class ByteBuffer {
     /// Overwrites four bytes already written (used to fill in a frame's length afterwards).
     public func setBigEndian(_ value: UInt32, at index: Int) {
         precondition(index >= 0 && index + 4 <= writerIndex)
-        (storage + index).storeBytes(of: value.bigEndian, as: UInt32.self)
+        (storage! + index).storeBytes(of: value.bigEndian, as: UInt32.self)
     }
 
     public func consume(_ count: Int) {
@@ -84,7 +89,7 @@ public final class ByteBuffer {
 
     /// Moves the unread bytes to the front so the free space is contiguous.
     public func compact() {
-        guard readerIndex > 0 else { return }
+        guard readerIndex > 0, let storage else { return }
         let count = readableCount
         if count > 0 { storage.copyMemory(from: storage + readerIndex, byteCount: count) }
         readerIndex = 0
@@ -94,9 +99,9 @@ public final class ByteBuffer {
     /// Gives up a large buffer after a burst, so one big message does not pin memory forever.
     public func shrinkIfIdle(to idleCapacity: Int) {
         guard isEmpty, capacity > idleCapacity * 4 else { return }
-        storage.deallocate()
-        capacity = idleCapacity
-        storage = .allocate(byteCount: capacity, alignment: 16)
+        storage?.deallocate()
+        storage = nil
+        capacity = 0
         readerIndex = 0
         writerIndex = 0
     }

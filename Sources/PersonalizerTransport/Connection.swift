@@ -224,6 +224,15 @@ public final class Connection {
         flush()
     }
 
+    /// Gives back the buffers of a connection that has nothing in flight (an idle client holds no
+    /// memory but its handle); they are allocated again at its next request.
+    public func releaseIdleBuffers() {
+        guard !isPaused, !isWriting, input.isEmpty, output.isEmpty else { return }
+        input.shrinkIfIdle(to: 1)
+        output.shrinkIfIdle(to: 1)
+        inFlight.shrinkIfIdle(to: 1)
+    }
+
     /// Output bytes accepted but not yet on the socket (slow readers hold memory here).
     public var unsentByteCount: Int { output.readableCount + inFlight.readableCount }
 

@@ -76,6 +76,7 @@ final class ByteBufferTests: XCTestCase {
         first.withUnsafeBytes { buffer.append($0) }
         buffer.consume(10)
         XCTAssertEqual(Array(buffer.readableBytes), [10, 11])
+        XCTAssertEqual(buffer.capacity, 16)
         // Needs compaction (only 4 free at the end) but no growth.
         Array(repeating: UInt8(5), count: 12).withUnsafeBytes { buffer.append($0) }
         XCTAssertEqual(buffer.capacity, 16)
@@ -88,6 +89,20 @@ final class ByteBufferTests: XCTestCase {
         buffer.consume(54)
         XCTAssertTrue(buffer.isEmpty)
         XCTAssertEqual(buffer.readerIndex, 0, "an emptied buffer starts over at the front")
+    }
+
+    func testNoMemoryUntilTheFirstWrite() {
+        let buffer = ByteBuffer(capacity: 64 * 1024)
+        XCTAssertEqual(buffer.capacity, 0)
+        XCTAssertEqual(buffer.readableBytes.count, 0)
+        buffer.compact()
+        buffer.consume(0)
+        ([1, 2, 3] as [UInt8]).withUnsafeBytes { buffer.append($0) }
+        XCTAssertEqual(buffer.capacity, 64 * 1024)
+        XCTAssertEqual(Array(buffer.readableBytes), [1, 2, 3])
+        buffer.consume(3)
+        buffer.shrinkIfIdle(to: 1024)
+        XCTAssertEqual(buffer.capacity, 0, "an idle big buffer gives its memory back")
     }
 
     func testBigEndianLengthAndTruncate() {
