@@ -178,7 +178,4 @@ public final class LoopProducer: @unchecked Sendable {
         parker.wakeIfSleeping()
         if ring.producerCount == ring.capacity / 2 { parker.unpark() }
     }
-
-    /// Event ids the I/O thread considers pending.
-    public var pendingIDCount: Int { pendingIDs.count }
 }

@@ -290,7 +290,7 @@ public final class Trainer: @unchecked Sendable {
         let log = store.log
         if log.pendingCount > 0 {
             do {
-                try log.write(sync: false, now: now)
+                try log.write(sync: false)
                 eventsSinceCheckpoint += 1
                 if writeFailing {
                     writeFailing = false
@@ -332,7 +332,7 @@ public final class Trainer: @unchecked Sendable {
         }
         let checkpoint: LoopCheckpoint
         do {
-            try store.log.write(sync: false, now: now)
+            try store.log.write(sync: false)
             checkpoint = LoopCheckpoint(
                 position: store.log.writtenPosition, modelVersion: version, learnedSincePublish: learnedSincePublish,
                 learnerState: learner.serializedState(), joinCounters: joiner.counters,
@@ -450,7 +450,4 @@ public final class Trainer: @unchecked Sendable {
     func pendingWindows() -> [(eventID: String, deadline: UInt64)] {
         joiner.pendingEvents().map { ($0.eventID, $0.deadline) }
     }
-
-    /// Events waiting in the joiner (trainer thread, or a test driving `step`).
-    public var joinerPendingCount: Int { joiner.pendingCount }
 }

@@ -117,9 +117,6 @@ public final class Connection {
         startReading()
     }
 
-    /// Has frames waiting because of backpressure.
-    public var hasHeldFrames: Bool { isPaused }
-
     fileprivate func readBuffer() -> uv_buf_t {
         let region = input.reserveWritable(Self.readChunk)
         return uv_buf_init(region.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(region.count))

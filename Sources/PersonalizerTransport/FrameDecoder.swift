@@ -12,7 +12,7 @@ public struct FrameDecoder: Sendable {
 
     public enum Result: Equatable {
         /// A whole frame: its payload lies at `payloadOffset..<payloadOffset+payloadCount` of the
-        /// bytes given; `frameCount` bytes (header included) may be consumed.
+        /// bytes given; `payloadOffset + payloadCount` bytes (header included) may be consumed.
         case frame(payloadOffset: Int, payloadCount: Int)
         /// More bytes are needed.
         case needMoreBytes
@@ -27,13 +27,5 @@ public struct FrameDecoder: Sendable {
         if length > maxFrameBytes { return .tooLarge(length: UInt64(length)) }
         guard bytes.count - Self.headerSize >= length else { return .needMoreBytes }
         return .frame(payloadOffset: Self.headerSize, payloadCount: length)
-    }
-}
-
-extension FrameDecoder.Result {
-    /// Bytes a decoded frame occupies, header included.
-    public var frameCount: Int {
-        if case .frame(let offset, let count) = self { return offset + count }
-        return 0
     }
 }

@@ -57,9 +57,9 @@ final class EventLogTests: XCTestCase {
             let log = try EventLog(directory: directory.path, segmentLimit: 2048)
             for (index, record) in written.enumerated() {
                 log.append(record)
-                if index % 7 == 6 { try log.write(sync: index % 14 == 13, now: 1) }
+                if index % 7 == 6 { try log.write(sync: index % 14 == 13) }
             }
-            try log.write(sync: true, now: 2)
+            try log.write(sync: true)
             XCTAssertGreaterThan(log.segmentNumbers.count, 3, "small segments rotate")
         }
         let reopened = try EventLog(directory: directory.path, segmentLimit: 2048)
@@ -76,10 +76,10 @@ final class EventLogTests: XCTestCase {
         do {
             let log = try EventLog(directory: directory.path)
             for record in written.dropLast() { log.append(record) }
-            try log.write(sync: true, now: 1)
+            try log.write(sync: true)
             lastRecordStart = log.writtenPosition.offset
             log.append(written.last!)
-            try log.write(sync: true, now: 1)
+            try log.write(sync: true)
         }
         let segmentPath = directory.path + "/" + EventLog.segmentName(1)
         let full = try Data(contentsOf: URL(fileURLWithPath: segmentPath))
@@ -97,7 +97,7 @@ final class EventLogTests: XCTestCase {
             XCTAssertEqual(try replayAll(log), written.dropLast().map(describe), "cut at \(cut)")
             // The log goes on after the repair.
             log.append(written.last!)
-            try log.write(sync: true, now: 1)
+            try log.write(sync: true)
             XCTAssertEqual(try replayAll(log), written.map(describe))
         }
     }
@@ -109,10 +109,10 @@ final class EventLogTests: XCTestCase {
         do {
             let log = try EventLog(directory: directory.path)
             log.append(written[0])
-            try log.write(sync: true, now: 1)
+            try log.write(sync: true)
             secondRecord = log.writtenPosition.offset
             for record in written.dropFirst() { log.append(record) }
-            try log.write(sync: true, now: 1)
+            try log.write(sync: true)
         }
         let segmentPath = directory.path + "/" + EventLog.segmentName(1)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: segmentPath))
@@ -141,19 +141,19 @@ final class EventLogTests: XCTestCase {
         let written = records(12)
         let log = try EventLog(directory: directory.path, operations: operations)
         for record in written.prefix(4) { log.append(record) }
-        try log.write(sync: true, now: 1)
+        try log.write(sync: true)
         failing.store(true, ordering: .relaxed)
         partial.store(true, ordering: .relaxed)
         for record in written[4..<8] { log.append(record) }
-        XCTAssertThrowsError(try log.write(sync: true, now: 2)) { error in
+        XCTAssertThrowsError(try log.write(sync: true)) { error in
             XCTAssertTrue("\(error)".contains("No space left on device"), "\(error)")
         }
         XCTAssertNotNil(log.lastError)
         XCTAssertEqual(log.pendingCount, 4, "nothing accepted is dropped")
         for record in written[8...] { log.append(record) }
-        XCTAssertThrowsError(try log.write(sync: false, now: 3))
+        XCTAssertThrowsError(try log.write(sync: false))
         failing.store(false, ordering: .relaxed)
-        try log.write(sync: true, now: 4)
+        try log.write(sync: true)
         XCTAssertNil(log.lastError)
         XCTAssertEqual(try replayAll(log), written.map(describe))
         let reopened = try EventLog(directory: directory.path)
@@ -166,7 +166,7 @@ final class EventLogTests: XCTestCase {
         let log = try EventLog(directory: directory.path, segmentLimit: 1024)
         for record in records(120) {
             log.append(record)
-            try log.write(sync: false, now: 1)
+            try log.write(sync: false)
         }
         let segments = log.segmentNumbers
         XCTAssertGreaterThan(segments.count, 4)

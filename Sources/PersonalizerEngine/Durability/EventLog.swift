@@ -55,7 +55,6 @@ public final class EventLog {
     public private(set) var recoveryNotes: [String] = []
     /// The last write or sync failure, until a commit succeeds again.
     public private(set) var lastError: StorageError?
-    public private(set) var lastSyncNanoseconds: UInt64 = 0
     /// Records appended but not yet written.
     public var pendingCount: Int { pendingRecords }
 
@@ -146,7 +145,7 @@ public final class EventLog {
 
     /// Writes what was appended (one `write`), and fsyncs when `sync`. On failure nothing
     /// appended is lost: the records stay pending and the next call tries again.
-    public func write(sync: Bool, now: UInt64) throws(StorageError) {
+    public func write(sync: Bool) throws(StorageError) {
         do throws(StorageError) {
             if pendingRecords > 0 {
                 if writtenOffset > UInt64(Self.magic.count),
@@ -159,7 +158,6 @@ public final class EventLog {
                 guard operations.fsync(descriptor) == 0 else {
                     throw StorageError("syncing", path: path(of: segments.last!))
                 }
-                lastSyncNanoseconds = now
             }
             lastError = nil
         } catch {

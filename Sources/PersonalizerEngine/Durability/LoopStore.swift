@@ -14,8 +14,6 @@ public enum DurabilityMode: String, Sendable, CaseIterable {
 final class LoopStore {
     let log: EventLog
     let checkpoints: CheckpointStore
-    let mode: DurabilityMode
-    let fsyncInterval: UInt64
     let checkpointInterval: UInt64
     let retention: UInt64
     var lastCheckpoint: UInt64 = 0
@@ -33,8 +31,6 @@ final class LoopStore {
                            interval: UInt64(settings.fsyncIntervalMilliseconds * 1_000_000), clock: clock,
                            log: report, onDurable: onDurable)
         checkpoints = try CheckpointStore(directory: directory + "/checkpoints", operations: operations)
-        mode = settings.durability
-        fsyncInterval = UInt64(settings.fsyncIntervalMilliseconds * 1_000_000)
         checkpointInterval = LoopSettings.nanoseconds(settings.checkpointIntervalSeconds)
         retention = LoopSettings.nanoseconds(settings.logRetentionDays * 86_400)
     }
