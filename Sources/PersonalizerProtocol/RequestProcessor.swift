@@ -19,10 +19,12 @@ public enum ProcessOutcome {
 /// ranked actions, the id table) is reused from one request to the next.
 public final class RequestProcessor {
     public let limits: ServerLimits
-    private let loops: [String: LearningLoop]
+    private let loops: LoopDirectory
     private let loopNamesForErrors: String
     private let clock: EngineClock
 
+    private var header = RequestHeader()
+    private var rankView = RankView()
     private var shared = HashedFeatures()
     private var candidates: [HashedFeatures] = []
     private var candidateRequestIndex: [Int] = []
@@ -34,35 +36,28 @@ public final class RequestProcessor {
     private var idGenerator = EventIDGenerator()
     private let costs: UnsafeMutableBufferPointer<Double>
     private let probabilities: UnsafeMutableBufferPointer<Double>
-    private let rankedActions: UnsafeMutablePointer<Personalizer__V1__RankedAction>
-    private let rankedPointers: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__RankedAction>?>
+    private let ranking: UnsafeMutablePointer<RankedEntry>
     private let generatedID: UnsafeMutablePointer<CChar>
     /// The last event submitted to a loop whose answers wait for the disk: the server holds the
     /// answer back until that event is durable. Read and cleared by the server after each frame.
     public var awaitingDurability: (producer: LoopProducer, ordinal: UInt64)?
 
     public init(loops: [String: LearningLoop], limits: ServerLimits, clock: EngineClock = SystemClock()) {
-        self.loops = loops
+        self.loops = LoopDirectory(loops)
         self.limits = limits
         self.clock = clock
         loopNamesForErrors = loops.keys.sorted().joined(separator: ", ")
         let maxActions = limits.maxActionsPerRank
         costs = .allocate(capacity: maxActions)
         probabilities = .allocate(capacity: maxActions)
-        rankedActions = .allocate(capacity: maxActions)
-        rankedPointers = .allocate(capacity: maxActions)
+        ranking = .allocate(capacity: maxActions)
         generatedID = .allocate(capacity: 64)
-        for index in 0..<maxActions {
-            personalizer__v1__ranked_action__init(rankedActions + index)
-            rankedPointers[index] = rankedActions + index
-        }
     }
 
     deinit {
         costs.deallocate()
         probabilities.deallocate()
-        rankedActions.deallocate()
-        rankedPointers.deallocate()
+        ranking.deallocate()
         generatedID.deallocate()
     }
 
@@ -70,7 +65,15 @@ public final class RequestProcessor {
 
     /// Handles one request frame, appending one framed response to `output` unless it returns
     /// `.retryLater`.
+    ///
+    /// A Rank is read straight from the frame (`RankWireReader`); every other frame, and any
+    /// frame the reader declines, is decoded by protobuf-c.
     public func process(_ frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
+        if RankWireReader.read(frame, header: &header, into: &rankView) {
+            guard let loop = admit(id: header.id, loop: header.loop, token: header.token, isStatus: false,
+                                   into: output) else { return .done }
+            return rank(id: header.id, loop: loop, frame: frame, into: output)
+        }
         guard let request = personalizer__v1__request__unpack(
             nil, frame.count, frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else {
@@ -80,29 +83,14 @@ public final class RequestProcessor {
         }
         defer { personalizer__v1__request__free_unpacked(request, nil) }
         let id = request.pointee.id
-        let loopBytes = request.pointee.loop.bytes
-        let loopName = loopBytes.count == 0 ? Configuration.defaultLoopName : loopBytes.string
-        guard let loop = loops[loopName] else {
-            writeError(id: id, RequestError(.notFound,
-                "no loop named \(loopBytes.quoted()) (loops: \(loopNamesForErrors))"), into: output)
-            return .done
-        }
-        if let token = loop.tokenBytes, !Self.constantTimeEquals(token, request.pointee.token.bytes) {
-            writeError(id: id, RequestError(.unauthenticated,
-                "loop \(loopBytes.quoted()) requires a token, and the request's is missing or wrong"), into: output)
-            return .done
-        }
         let callCase = request.pointee.call_case
-        if callCase != PERSONALIZER__V1__REQUEST__CALL_STATUS, loop.producer.answersWaitForDisk,
-           let storageError = loop.producer.storageError {
-            writeError(id: id, RequestError(.unavailable,
-                "loop \(loopBytes.quoted()) cannot make events durable right now (\(storageError)); try again later"),
-                into: output)
-            return .done
-        }
+        guard let loop = admit(id: id, loop: request.pointee.loop.bytes, token: request.pointee.token.bytes,
+                               isStatus: callCase == PERSONALIZER__V1__REQUEST__CALL_STATUS, into: output)
+        else { return .done }
         switch callCase {
         case PERSONALIZER__V1__REQUEST__CALL_RANK:
-            return rank(request.pointee.rank.pointee, id: id, loop: loop, frame: frame, into: output)
+            rankView.fill(from: request.pointee.rank.pointee)
+            return rank(id: id, loop: loop, frame: frame, into: output)
         case PERSONALIZER__V1__REQUEST__CALL_REWARD:
             return reward(request.pointee.reward.pointee, id: id, loop: loop, into: output)
         case PERSONALIZER__V1__REQUEST__CALL_ACTIVATE:
@@ -117,6 +105,29 @@ public final class RequestProcessor {
         }
     }
 
+    /// The loop a request names, once its token and the loop's storage allow the call; nil
+    /// after answering with the error otherwise.
+    private func admit(id: UInt64, loop loopBytes: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer,
+                       isStatus: Bool, into output: ByteBuffer) -> LearningLoop? {
+        guard let loop = loops.loop(named: loopBytes) else {
+            writeError(id: id, RequestError(.notFound,
+                "no loop named \(loopBytes.quoted()) (loops: \(loopNamesForErrors))"), into: output)
+            return nil
+        }
+        if let expected = loop.tokenBytes, !Self.constantTimeEquals(expected, token) {
+            writeError(id: id, RequestError(.unauthenticated,
+                "loop \(loopBytes.quoted()) requires a token, and the request's is missing or wrong"), into: output)
+            return nil
+        }
+        if !isStatus, loop.producer.answersWaitForDisk, let storageError = loop.producer.storageError {
+            writeError(id: id, RequestError(.unavailable,
+                "loop \(loopBytes.quoted()) cannot make events durable right now (\(storageError)); try again later"),
+                into: output)
+            return nil
+        }
+        return loop
+    }
+
     /// The answer to a frame whose length prefix is over the limit (the connection closes after it).
     public func writeFrameTooLarge(length: UInt64, into output: ByteBuffer) {
         writeError(id: 0, RequestError(.resourceExhausted,
@@ -126,16 +137,17 @@ public final class RequestProcessor {
 
     // MARK: Rank
 
-    private func rank(_ request: Personalizer__V1__RankRequest, id: UInt64, loop: LearningLoop,
-                      frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
+    /// Ranks the request in `rankView`.
+    private func rank(id: UInt64, loop: LearningLoop, frame: UnsafeRawBufferPointer,
+                      into output: ByteBuffer) -> ProcessOutcome {
         do {
-            try prepareRank(request)
+            try prepareRank()
         } catch {
             writeError(id: id, error, into: output)
             return .done
         }
         // The event id: the client's, or a new one.
-        var eventIDBytes = request.event_id.bytes
+        var eventIDBytes = rankView.eventID
         if eventIDBytes.count == 0 {
             let length = idGenerator.write(into: generatedID)
             eventIDBytes = UnsafeRawBufferPointer(start: generatedID, count: length)
@@ -178,49 +190,36 @@ public final class RequestProcessor {
             if costs[a] != costs[b] { return costs[a] < costs[b] }
             return a < b
         }
-        let actions = request.actions!
         var position = 0
         func place(_ requestIndex: Int, _ probability: Double) {
-            rankedActions[position].id = actions[requestIndex]!.pointee.id
-            rankedActions[position].probability = probability
+            ranking[position] = RankedEntry(id: rankView.actions[requestIndex].id, probability: probability)
             position += 1
         }
         place(candidateRequestIndex[chosen], probabilities[chosen])
         for candidate in order { place(candidateRequestIndex[candidate], probabilities[candidate]) }
-        for requestIndex in 0..<request.n_actions where isExcluded[requestIndex] { place(requestIndex, 0) }
+        for requestIndex in rankView.actions.indices where isExcluded[requestIndex] { place(requestIndex, 0) }
 
         let overCapacity = loop.counters.pendingEvents >= UInt64(loop.settings.maxPendingEvents)
         let example = RankedExample(shared: shared, actions: candidates, chosenIndex: chosen,
                                     probability: probabilities[chosen], modelVersion: snapshot.version)
         var export: RankExport?
         if producer.isLogging {
-            var requestOrder = [Double](repeating: 0, count: request.n_actions)
+            var requestOrder = [Double](repeating: 0, count: rankView.actions.count)
             for candidate in 0..<count { requestOrder[candidateRequestIndex[candidate]] = probabilities[candidate] }
             export = RankExport(request: Array(frame), chosenRequestIndex: candidateRequestIndex[chosen],
                                 probabilities: requestOrder)
         }
-        submit(.rank(eventID: eventID, time: now, deferred: request.defer_activation != 0, example: example,
+        submit(.rank(eventID: eventID, time: now, deferred: rankView.deferActivation, example: example,
                      export: export, overCapacity: overCapacity), to: producer)
 
-        var rankResponse = Personalizer__V1__RankResponse()
-        personalizer__v1__rank_response__init(&rankResponse)
-        rankResponse.n_ranking = position
-        rankResponse.ranking = rankedPointers
-        rankResponse.model_version = snapshot.version
-        let eventIDPointer = eventIDBytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }!
-            .assumingMemoryBound(to: CChar.self)
-        // The generated id is NUL-terminated in its buffer; a client's id is inside the request.
-        rankResponse.event_id = eventIDPointer
-        rankResponse.reward_action_id = rankedActions[0].id
-        withUnsafeMutablePointer(to: &rankResponse) { pointer in
-            writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_RANK; $0.rank = pointer }
-        }
+        RankResponseEncoder.write(id: id, ranking: UnsafeBufferPointer(start: ranking, count: position),
+                                  eventID: eventIDBytes, modelVersion: snapshot.version, into: output)
         return .done
     }
 
-    /// Validates a Rank and hashes its features into the scratch buffers.
-    private func prepareRank(_ request: Personalizer__V1__RankRequest) throws(RequestError) {
-        let actionCount = request.n_actions
+    /// Validates the Rank in `rankView` and hashes its features into the scratch buffers.
+    private func prepareRank() throws(RequestError) {
+        let actionCount = rankView.actions.count
         guard actionCount > 0 else { throw RequestError(.invalidArgument, "rank: no actions given") }
         guard actionCount <= limits.maxActionsPerRank else {
             throw RequestError(.invalidArgument,
@@ -229,9 +228,8 @@ public final class RequestProcessor {
         namespacesSeen = 0
         featuresSeen = 0
         idTable.reset(expecting: actionCount)
-        let actions = request.actions!
         for index in 0..<actionCount {
-            let idBytes = actions[index]!.pointee.id.bytes
+            let idBytes = rankView.actions[index].id
             guard idBytes.count > 0 else { throw RequestError(.invalidArgument, "rank: action \(index) has an empty id") }
             guard idBytes.count <= limits.maxIdLength else {
                 throw RequestError(.invalidArgument,
@@ -244,8 +242,7 @@ public final class RequestProcessor {
         }
         isExcluded.removeAll(keepingCapacity: true)
         isExcluded.append(contentsOf: repeatElement(false, count: actionCount))
-        for index in 0..<request.n_excluded_action_ids {
-            let idBytes = request.excluded_action_ids[index]!.bytes
+        for idBytes in rankView.excludedActionIDs {
             guard let actionIndex = idTable.index(of: idBytes) else {
                 throw RequestError(.invalidArgument,
                     "rank: excluded action id \(idBytes.quoted()) is not one of the actions")
@@ -254,16 +251,20 @@ public final class RequestProcessor {
         }
 
         shared.removeAll(keepingCapacity: true)
-        try hashNamespaces(request.context_features, count: request.n_context_features, into: &shared, owner: "context")
+        for namespaceIndex in rankView.contextNamespaces {
+            try hashNamespace(rankView.namespaces[namespaceIndex], into: &shared, owner: "context")
+        }
 
         var candidateCount = 0
         candidateRequestIndex.removeAll(keepingCapacity: true)
         for index in 0..<actionCount where !isExcluded[index] {
             if candidates.count == candidateCount { candidates.append(HashedFeatures()) }
             candidates[candidateCount].removeAll(keepingCapacity: true)
-            let action = actions[index]!.pointee
-            try hashNamespaces(action.features, count: action.n_features, into: &candidates[candidateCount],
-                               owner: "action \(action.id.bytes.quoted())")
+            let action = rankView.actions[index]
+            for namespaceIndex in rankView.namespaceRange(of: action) {
+                try hashNamespace(rankView.namespaces[namespaceIndex], into: &candidates[candidateCount],
+                                  owner: "action \(action.id.quoted())")
+            }
             candidateRequestIndex.append(index)
             candidateCount += 1
         }
@@ -273,55 +274,46 @@ public final class RequestProcessor {
         if candidates.count > candidateCount { candidates.removeLast(candidates.count - candidateCount) }
         // Excluded actions' features are not hashed, but they are checked all the same.
         for index in 0..<actionCount where isExcluded[index] {
-            let action = actions[index]!.pointee
-            try checkNamespaces(action.features, count: action.n_features, owner: "action \(action.id.bytes.quoted())")
-        }
-    }
-
-    private func hashNamespaces(
-        _ namespaces: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__Namespace>?>?, count: Int,
-        into features: inout HashedFeatures, owner: @autoclosure () -> String
-    ) throws(RequestError) {
-        for index in 0..<count {
-            let namespace = namespaces![index]!.pointee
-            try countNamespace(namespace, owner: owner())
-            features.beginNamespace(name: namespace.name.bytes)
-            for featureIndex in 0..<namespace.n_features {
-                let feature = namespace.features[featureIndex]!.pointee
-                switch feature.value_case {
-                case PERSONALIZER__V1__FEATURE__VALUE_TEXT:
-                    features.addText(name: feature.name.bytes, value: feature.text.bytes)
-                case PERSONALIZER__V1__FEATURE__VALUE_NUMBER:
-                    try checkNumber(feature, namespace: namespace, owner: owner())
-                    features.addNumber(name: feature.name.bytes, value: feature.number)
-                default:
-                    throw missingValue(feature, namespace: namespace, owner: owner())
-                }
+            let action = rankView.actions[index]
+            for namespaceIndex in rankView.namespaceRange(of: action) {
+                try checkNamespace(rankView.namespaces[namespaceIndex], owner: "action \(action.id.quoted())")
             }
         }
     }
 
-    private func checkNamespaces(
-        _ namespaces: UnsafeMutablePointer<UnsafeMutablePointer<Personalizer__V1__Namespace>?>?, count: Int,
-        owner: @autoclosure () -> String
-    ) throws(RequestError) {
-        for index in 0..<count {
-            let namespace = namespaces![index]!.pointee
-            try countNamespace(namespace, owner: owner())
-            for featureIndex in 0..<namespace.n_features {
-                let feature = namespace.features[featureIndex]!.pointee
-                switch feature.value_case {
-                case PERSONALIZER__V1__FEATURE__VALUE_TEXT: break
-                case PERSONALIZER__V1__FEATURE__VALUE_NUMBER: try checkNumber(feature, namespace: namespace, owner: owner())
-                default: throw missingValue(feature, namespace: namespace, owner: owner())
-                }
+    private func hashNamespace(_ namespace: RankViewNamespace, into features: inout HashedFeatures,
+                               owner: @autoclosure () -> String) throws(RequestError) {
+        try countNamespace(namespace, owner: owner())
+        features.beginNamespace(name: namespace.name)
+        for featureIndex in rankView.featureRange(of: namespace) {
+            let feature = rankView.features[featureIndex]
+            switch feature.value {
+            case .text:
+                features.addText(name: feature.name, value: feature.text)
+            case .number:
+                try checkNumber(feature, namespace: namespace, owner: owner())
+                features.addNumber(name: feature.name, value: feature.number)
+            case .none:
+                throw missingValue(feature, namespace: namespace, owner: owner())
             }
         }
     }
 
-    private func countNamespace(_ namespace: Personalizer__V1__Namespace, owner: @autoclosure () -> String) throws(RequestError) {
+    private func checkNamespace(_ namespace: RankViewNamespace, owner: @autoclosure () -> String) throws(RequestError) {
+        try countNamespace(namespace, owner: owner())
+        for featureIndex in rankView.featureRange(of: namespace) {
+            let feature = rankView.features[featureIndex]
+            switch feature.value {
+            case .text: break
+            case .number: try checkNumber(feature, namespace: namespace, owner: owner())
+            case .none: throw missingValue(feature, namespace: namespace, owner: owner())
+            }
+        }
+    }
+
+    private func countNamespace(_ namespace: RankViewNamespace, owner: @autoclosure () -> String) throws(RequestError) {
         namespacesSeen += 1
-        featuresSeen += namespace.n_features
+        featuresSeen += namespace.featureCount
         if namespacesSeen > limits.maxNamespacesPerRank {
             throw RequestError(.invalidArgument,
                 "rank: more than the limit of \(limits.maxNamespacesPerRank) namespaces (at \(owner()))")
@@ -332,20 +324,19 @@ public final class RequestProcessor {
         }
     }
 
-    private func checkNumber(_ feature: Personalizer__V1__Feature, namespace: Personalizer__V1__Namespace,
+    private func checkNumber(_ feature: RankViewFeature, namespace: RankViewNamespace,
                              owner: @autoclosure () -> String) throws(RequestError) {
         let value = feature.number
         guard value.isFinite, Float(value).isFinite else {
             throw RequestError(.invalidArgument,
-                "rank: feature \(feature.name.bytes.quoted()) in namespace \(namespace.name.bytes.quoted()) of \(owner()) "
+                "rank: feature \(feature.name.quoted()) in namespace \(namespace.name.quoted()) of \(owner()) "
                 + "is \(value), not a finite number\(value.isFinite ? " in single-precision range" : "")")
         }
     }
 
-    private func missingValue(_ feature: Personalizer__V1__Feature, namespace: Personalizer__V1__Namespace,
-                              owner: String) -> RequestError {
+    private func missingValue(_ feature: RankViewFeature, namespace: RankViewNamespace, owner: String) -> RequestError {
         RequestError(.invalidArgument,
-            "rank: feature \(feature.name.bytes.quoted()) in namespace \(namespace.name.bytes.quoted()) of \(owner) has no value (set text or number)")
+            "rank: feature \(feature.name.quoted()) in namespace \(namespace.name.quoted()) of \(owner) has no value (set text or number)")
     }
 
     // MARK: Reward, Activate, Status

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a message's wire bytes do not parse.
+struct WireError: Error {}
+
+/// One field as it appears on the wire: its number, wire type and payload.
+struct WireField {
+    static let varint: UInt8 = 0
+    static let fixed64: UInt8 = 1
+    static let lengthDelimited: UInt8 = 2
+    static let fixed32: UInt8 = 5
+
+    var number: UInt32
+    var wireType: UInt8
+    /// The decoded varint (wire type 0), or the raw 8 bytes (wire type 1).
+    var scalar: UInt64
+    /// Wire type 2: the payload. Wire types 0, 1, 5: the value's own bytes.
+    var payload: UnsafeRawBufferPointer
+}
+
+/// Walks the fields of one protobuf message without copying or allocating, with the framing
+/// rules protobuf-c applies (so that what this accepts, protobuf-c accepts): a tag of at most
+/// 5 bytes and never field 0; varints of at most 10 bytes; length prefixes of at most 5 bytes
+/// within the message; wire types 0, 1, 2 and 5 only (groups are refused).
+struct WireScanner {
+    private var position: UnsafeRawPointer
+    private let end: UnsafeRawPointer
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        // An empty buffer may have no base address; any non-nil pointer walks zero bytes.
+        let start = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        position = start
+        end = start + bytes.count
+    }
+
+    /// The next field, or nil at the end of the message.
+    @inline(__always)
+    mutating func next() throws(WireError) -> WireField? {
+        guard position < end else { return nil }
+        let key = try readVarint(maxBytes: 5)
+        let wireType = UInt8(truncatingIfNeeded: key & 7)
+        let number = UInt32(truncatingIfNeeded: key >> 3)
+        guard number != 0 else { throw WireError() }
+        switch wireType {
+        case WireField.varint:
+            let start = position
+            let value = try readVarint(maxBytes: 10)
+            return WireField(number: number, wireType: wireType, scalar: value,
+                             payload: UnsafeRawBufferPointer(start: start, count: position - start))
+        case WireField.fixed64:
+            guard end - position >= 8 else { throw WireError() }
+            let value = position.loadUnaligned(as: UInt64.self)
+            let payload = UnsafeRawBufferPointer(start: position, count: 8)
+            position += 8
+            return WireField(number: number, wireType: wireType, scalar: UInt64(littleEndian: value), payload: payload)
+        case WireField.lengthDelimited:
+            let length = try readVarint(maxBytes: 5)
+            guard length <= UInt64(UInt32.max), Int(length) <= end - position else { throw WireError() }
+            let payload = UnsafeRawBufferPointer(start: position, count: Int(length))
+            position += Int(length)
+            return WireField(number: number, wireType: wireType, scalar: 0, payload: payload)
+        case WireField.fixed32:
+            guard end - position >= 4 else { throw WireError() }
+            let payload = UnsafeRawBufferPointer(start: position, count: 4)
+            position += 4
+            return WireField(number: number, wireType: wireType, scalar: 0, payload: payload)
+        default:
+            throw WireError()
+        }
+    }
+
+    /// A base-128 varint of at most `maxBytes` bytes; bits past 64 are dropped, as protobuf-c does.
+    @inline(__always)
+    private mutating func readVarint(maxBytes: Int) throws(WireError) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        for _ in 0..<maxBytes {
+            guard position < end else { throw WireError() }
+            let byte = position.load(as: UInt8.self)
+            position += 1
+            if shift < 64 { value |= UInt64(byte & 0x7F) << shift }
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        throw WireError()
+    }
+}
+
+extension WireField {
+    /// A string field's value as protobuf-c's C string shows it: the bytes before the first NUL.
+    @inline(__always)
+    var cStringBytes: UnsafeRawBufferPointer {
+        guard payload.count > 0, let nul = memchr(payload.baseAddress!, 0, payload.count) else { return payload }
+        return UnsafeRawBufferPointer(start: payload.baseAddress, count: UnsafeRawPointer(nul) - payload.baseAddress!)
+    }
+
+    /// A bool field's value as protobuf-c reads it: true when any of the value's bytes has a
+    /// non-zero low 7 bits.
+    var boolValue: Bool {
+        payload.contains { $0 & 0x7F != 0 }
+    }
+}
