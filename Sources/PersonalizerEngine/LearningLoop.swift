@@ -18,7 +18,11 @@ public final class LearningLoop: @unchecked Sendable {
     ///     producer, has room again; must hand over to the I/O thread (e.g. a libuv async wake-up).
     ///   - onDurable: called on the trainer thread when events became durable in `ack` mode.
     ///   - log: where recovery notes and storage trouble are reported.
-    public init(name: String, settings: LoopSettings, ringCapacity: Int, dataDirectory: String? = nil,
+    ///   - ringCapacity: events in flight between the I/O thread and the trainer at most.
+    ///   - ringBytes: bytes of encoded events in flight at most (rounded up, and at least
+    ///     twice the largest record a request within `limits` makes).
+    public init(name: String, settings: LoopSettings, ringCapacity: Int, ringBytes: Int = 16 << 20,
+                dataDirectory: String? = nil,
                 clock: EngineClock = SystemClock(), fileOperations: FileOperations = .system,
                 log: @escaping @Sendable (String) -> Void = { _ in },
                 onSpaceAvailable: @escaping @Sendable () -> Void = {},
@@ -31,7 +35,7 @@ public final class LearningLoop: @unchecked Sendable {
         } catch {
             throw .configuration(ConfigurationError("loops.\(name).\(error.description)"))
         }
-        let ring = SPSCRing<LoopEvent>(capacity: ringCapacity)
+        let ring = RecordRing(byteCapacity: ringBytes, recordCapacity: ringCapacity)
         let parker = Parker()
         let mailbox = SnapshotMailbox<ModelSnapshot>()
         var store: LoopStore?
@@ -99,10 +103,11 @@ public enum LoopStartError: Error, CustomStringConvertible {
     }
 }
 
-/// The I/O thread's side of a loop: reads the current snapshot, queues events, remembers which
-/// event ids are pending. Used by one thread only.
+/// The I/O thread's side of a loop: reads the current snapshot, queues events (encoded as
+/// their log records, straight into the ring), remembers which event ids are pending. Used by
+/// one thread only.
 public final class LoopProducer: @unchecked Sendable {
-    private let ring: SPSCRing<LoopEvent>
+    private let ring: RecordRing
     private let parker: Parker
     private unowned let trainer: Trainer
     private let counters: LoopCounters
@@ -116,7 +121,7 @@ public final class LoopProducer: @unchecked Sendable {
     /// Whether Rank events carry the request for the log (so it can be exported).
     public let isLogging: Bool
 
-    init(ring: SPSCRing<LoopEvent>, parker: Parker, trainer: Trainer, counters: LoopCounters,
+    init(ring: RecordRing, parker: Parker, trainer: Trainer, counters: LoopCounters,
          reader: SnapshotReader<ModelSnapshot>, rewardWaitNanoseconds: UInt64, durability: DurabilityMode,
          isLogging: Bool) {
         self.ring = ring
@@ -130,7 +135,10 @@ public final class LoopProducer: @unchecked Sendable {
         submittedEvents = counters.durableEvents.load()
     }
 
-    func restorePending(_ eventID: String, deadline: UInt64) { pendingIDs.insert(eventID, deadline: deadline) }
+    func restorePending(_ eventID: String, deadline: UInt64) {
+        var eventID = eventID
+        eventID.withUTF8 { pendingIDs.insert(UnsafeRawBufferPointer($0), deadline: deadline) }
+    }
 
     /// Whether the `ordinal`-th submitted event is durable.
     @inline(__always)
@@ -143,39 +151,118 @@ public final class LoopProducer: @unchecked Sendable {
     @inline(__always)
     public func snapshot() -> ModelSnapshot { reader.latest() }
 
-    /// Whether one more event fits. When it does not, the trainer is asked to call back once it
-    /// has drained (`onSpaceAvailable`) and the stall is counted; the caller pauses the
-    /// connection and retries the same request then.
-    public func reserveSlot() -> Bool {
-        if ring.producerCount < ring.capacity { return true }
+    /// The largest event the ring takes, in bytes.
+    public var maxEventBytes: Int { ring.maxRecordBytes }
+
+    /// Whether an event of `bytes` (as `rankBytes`, `rewardBytes`... measure it) fits. When
+    /// it does not, the trainer is asked to call back once it has drained (`onSpaceAvailable`)
+    /// and the stall is counted; the caller pauses the connection and retries the same request
+    /// then.
+    public func reserve(bytes: Int) -> Bool {
+        if ring.hasRoom(for: bytes) { return true }
         trainer.spaceWanted.store(true, ordering: .sequentiallyConsistent)
         parker.unpark()
         // The trainer may have drained between the check and the flag: look again.
-        if ring.producerCount < ring.capacity { return true }
+        if ring.hasRoom(for: bytes) { return true }
         counters.backpressureStalls.add()
         return false
     }
 
     /// Whether a Rank may use `eventID` now (no open window has it).
-    public func isPending(_ eventID: String, now: UInt64) -> Bool {
+    public func isPending(_ eventID: UnsafeRawBufferPointer, now: UInt64) -> Bool {
         pendingIDs.contains(eventID, now: now)
     }
 
-    /// Queues an event after a successful `reserveSlot()`.
-    public func submit(_ event: LoopEvent) {
-        switch event {
+    // MARK: events (each after a successful `reserve(bytes:)` of its size)
+
+    /// Bytes of a Rank event.
+    public static func rankBytes(eventID: UnsafeRawBufferPointer, example: RankedExample,
+                                 export: RankExportBytes?) -> Int {
+        var counter = ByteCounter()
+        LogRecord.encodeRank(eventID: eventID, time: 0, deferred: false, overCapacity: false, example: example,
+                             export: export, into: &counter)
+        return counter.count
+    }
+
+    /// Queues a Rank. `overCapacity`: ranked past `maxPendingEvents`, logged but not learned from.
+    public func submitRank(eventID: UnsafeRawBufferPointer, time: UInt64, deferred: Bool, overCapacity: Bool,
+                           example: RankedExample, export: RankExportBytes?) {
+        if !overCapacity { pendingIDs.insert(eventID, deadline: time &+ rewardWaitNanoseconds) }
+        counters.rankCalls.add()
+        let size = Self.rankBytes(eventID: eventID, example: example, export: export)
+        ring.push(size) { region in
+            var writer = RawBinaryWriter(region)
+            LogRecord.encodeRank(eventID: eventID, time: time, deferred: deferred, overCapacity: overCapacity,
+                                 example: example, export: export, into: &writer)
+        }
+        didSubmit()
+    }
+
+    /// Bytes of a Reward event.
+    public static func rewardBytes(eventID: UnsafeRawBufferPointer) -> Int {
+        var counter = ByteCounter()
+        LogRecord.encodeReward(eventID: eventID, time: 0, value: 0, into: &counter)
+        return counter.count
+    }
+
+    public func submitReward(eventID: UnsafeRawBufferPointer, time: UInt64, value: Double) {
+        counters.rewardCalls.add()
+        ring.push(Self.rewardBytes(eventID: eventID)) { region in
+            var writer = RawBinaryWriter(region)
+            LogRecord.encodeReward(eventID: eventID, time: time, value: value, into: &writer)
+        }
+        didSubmit()
+    }
+
+    /// Bytes of an Activate event.
+    public static func activateBytes(eventID: UnsafeRawBufferPointer) -> Int {
+        var counter = ByteCounter()
+        LogRecord.encodeActivate(eventID: eventID, time: 0, into: &counter)
+        return counter.count
+    }
+
+    public func submitActivate(eventID: UnsafeRawBufferPointer, time: UInt64) {
+        counters.activateCalls.add()
+        ring.push(Self.activateBytes(eventID: eventID)) { region in
+            var writer = RawBinaryWriter(region)
+            LogRecord.encodeActivate(eventID: eventID, time: time, into: &writer)
+        }
+        didSubmit()
+    }
+
+    /// Queues an event given as a log record (tests and tools; the server uses the calls above).
+    /// - Returns: false when the ring is full; nothing was queued.
+    @discardableResult
+    public func submit(_ record: LogRecord) -> Bool {
+        var counter = ByteCounter()
+        record.encode(into: &counter)
+        guard reserve(bytes: counter.count) else { return false }
+        switch record {
         case .rank(let eventID, let time, _, _, _, let overCapacity):
-            if !overCapacity { pendingIDs.insert(eventID, deadline: time &+ rewardWaitNanoseconds) }
+            var eventID = eventID
+            if !overCapacity {
+                eventID.withUTF8 { pendingIDs.insert(UnsafeRawBufferPointer($0), deadline: time &+ rewardWaitNanoseconds) }
+            }
             counters.rankCalls.add()
         case .reward:
             counters.rewardCalls.add()
         case .activate:
             counters.activateCalls.add()
+        case .advance, .published, .outcome:
+            preconditionFailure("only Rank, Reward and Activate come from clients")
         }
-        let pushed = ring.tryPush(event)
-        precondition(pushed, "submit without a reserved slot")
+        ring.push(counter.count) { region in
+            var writer = RawBinaryWriter(region)
+            record.encode(into: &writer)
+        }
+        didSubmit()
+        return true
+    }
+
+    @inline(__always)
+    private func didSubmit() {
         submittedEvents += 1
         parker.wakeIfSleeping()
-        if ring.producerCount == ring.capacity / 2 { parker.unpark() }
+        if ring.producerCount == ring.recordCapacity / 2 { parker.unpark() }
     }
 }

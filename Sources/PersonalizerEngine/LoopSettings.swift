@@ -74,6 +74,14 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxFeaturesPerRank = 65_536
     /// Events buffered between the I/O thread and each loop's trainer.
     public var ringCapacity = 65_536
+
+    /// Bytes of encoded events buffered for each loop's trainer: 16 MiB, or room for two of the
+    /// largest events a request within these limits makes, whichever is more.
+    public var ringBytes: Int {
+        let largestEvent = maxFrameBytes + 8 * maxFeaturesPerRank + 9 * maxNamespacesPerRank
+            + 24 * maxActionsPerRank + maxIdLength + 4096
+        return max(16 << 20, 2 * largestEvent + 64)
+    }
     /// Open connections; one more is answered RESOURCE_EXHAUSTED and closed.
     public var maxConnections = 4096
     /// Answers a connection has not read yet; past it the connection is closed.

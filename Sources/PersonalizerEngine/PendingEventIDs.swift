@@ -1,21 +1,27 @@
 /// The event ids whose reward window is still open, as the I/O thread sees them: a Rank that
 /// reuses one gets ALREADY_EXISTS. Ids leave the set when their window closes (by the clock of
 /// the Rank that created them), so an id may be reused once its window is over.
+///
+/// Ids are kept as 128-bit keyed digests (two SipHash passes with the process's random seed),
+/// not as strings, so that a Rank allocates nothing here; two distinct ids would have to
+/// collide in 128 bits for one to be refused wrongly, and the seed keeps clients from aiming
+/// for that.
 struct PendingEventIDs {
-    private var deadlines: [String: UInt64] = [:]
-    private var order: [(id: String, deadline: UInt64)] = []
+    private var deadlines: [EventIDDigest: UInt64] = [:]
+    private var order: [(id: EventIDDigest, deadline: UInt64)] = []
     private var head = 0
 
     var count: Int { deadlines.count }
 
-    mutating func contains(_ id: String, now: UInt64) -> Bool {
+    mutating func contains(_ id: UnsafeRawBufferPointer, now: UInt64) -> Bool {
         expire(upTo: now)
-        return deadlines[id] != nil
+        return deadlines[EventIDDigest(id)] != nil
     }
 
-    mutating func insert(_ id: String, deadline: UInt64) {
-        deadlines[id] = deadline
-        order.append((id, deadline))
+    mutating func insert(_ id: UnsafeRawBufferPointer, deadline: UInt64) {
+        let digest = EventIDDigest(id)
+        deadlines[digest] = deadline
+        order.append((digest, deadline))
     }
 
     private mutating func expire(upTo now: UInt64) {
@@ -31,5 +37,22 @@ struct PendingEventIDs {
             order.removeFirst(head)
             head = 0
         }
+    }
+}
+
+/// A 128-bit keyed digest of an event id's bytes.
+struct EventIDDigest: Hashable {
+    private let first: Int
+    private let second: Int
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        var hasher = Hasher()
+        hasher.combine(bytes.count)
+        hasher.combine(bytes: bytes)
+        first = hasher.finalize()
+        hasher = Hasher()
+        hasher.combine(~bytes.count)
+        hasher.combine(bytes: bytes)
+        second = hasher.finalize()
     }
 }

@@ -24,7 +24,7 @@ final class AtomicFlag: Sendable {
 /// next event wake it (see `Parker`).
 public final class Trainer: @unchecked Sendable {
     public let counters: LoopCounters
-    let ring: SPSCRing<LoopEvent>
+    let ring: RecordRing
     let parker: Parker
     private let mailbox: SnapshotMailbox<ModelSnapshot>
     private let clock: EngineClock
@@ -64,7 +64,7 @@ public final class Trainer: @unchecked Sendable {
     static let maximumSleep: UInt64 = 1_000_000_000
     static let storageRetryInterval: UInt64 = 100_000_000
 
-    init(settings: LoopSettings, ring: SPSCRing<LoopEvent>, parker: Parker,
+    init(settings: LoopSettings, ring: RecordRing, parker: Parker,
          mailbox: SnapshotMailbox<ModelSnapshot>, counters: LoopCounters, clock: EngineClock,
          learner: LinearLearner, store: LoopStore?, log: @escaping @Sendable (String) -> Void,
          onSpaceAvailable: @escaping @Sendable () -> Void, onDurable: @escaping @Sendable () -> Void) {
@@ -162,7 +162,7 @@ public final class Trainer: @unchecked Sendable {
     public func step(now: UInt64) -> Int {
         var total = 0
         while true {
-            let drained = ring.drain(limit: Self.drainBatch) { event in take(event) }
+            let drained = ring.drain(limit: Self.drainBatch) { record in take(record) }
             total += drained
             if spaceWanted.load(ordering: .sequentiallyConsistent),
                spaceWanted.exchange(false, ordering: .sequentiallyConsistent) {
@@ -182,18 +182,18 @@ public final class Trainer: @unchecked Sendable {
         return total
     }
 
-    /// An event from the ring: log it, apply it.
-    private func take(_ event: consuming LoopEvent) {
+    /// An event from the ring, encoded by the I/O thread as its log record: logged as it is,
+    /// then decoded and applied like a replayed one.
+    private func take(_ encoded: UnsafeRawBufferPointer) {
         eventsTaken += 1
-        switch event {
-        case .rank(let eventID, let time, let deferred, let example, let export, let overCapacity):
-            record(.rank(eventID: eventID, time: time, deferred: deferred, example: example, export: export,
-                         overCapacity: overCapacity))
-        case .reward(let eventID, let time, let value):
-            record(.reward(eventID: eventID, time: time, value: value))
-        case .activate(let eventID, let time):
-            record(.activate(eventID: eventID, time: time))
+        let entry: LogRecord
+        do {
+            entry = try LogRecord.decode(encoded)
+        } catch {
+            preconditionFailure("the ring holds a record its producer did not encode: \(error)")
         }
+        store?.log.append(encoded: encoded, time: entry.time)
+        apply(entry)
     }
 
     /// Appends `entry` to the log (unless replaying it) and applies it.

@@ -38,6 +38,8 @@ public final class RequestProcessor {
     private let probabilities: UnsafeMutableBufferPointer<Double>
     private let ranking: UnsafeMutablePointer<RankedEntry>
     private let generatedID: UnsafeMutablePointer<CChar>
+    /// A Rank's probabilities in request order, for the log's export data.
+    private let exportProbabilities: UnsafeMutableBufferPointer<Double>
     /// The last event submitted to a loop whose answers wait for the disk: the server holds the
     /// answer back until that event is durable. Read and cleared by the server after each frame.
     public var awaitingDurability: (producer: LoopProducer, ordinal: UInt64)?
@@ -52,6 +54,7 @@ public final class RequestProcessor {
         probabilities = .allocate(capacity: maxActions)
         ranking = .allocate(capacity: maxActions)
         generatedID = .allocate(capacity: 64)
+        exportProbabilities = .allocate(capacity: maxActions)
     }
 
     deinit {
@@ -59,6 +62,7 @@ public final class RequestProcessor {
         probabilities.deallocate()
         ranking.deallocate()
         generatedID.deallocate()
+        exportProbabilities.deallocate()
     }
 
     // MARK: dispatch
@@ -157,16 +161,31 @@ public final class RequestProcessor {
                 into: output)
             return .done
         }
-        let eventID = eventIDBytes.string
         let now = clock.nowNanoseconds()
         let producer = loop.producer
-        if producer.isPending(eventID, now: now) {
+        if producer.isPending(eventIDBytes, now: now) {
             writeError(id: id, RequestError(.alreadyExists,
                 "rank: event id \(eventIDBytes.quoted()) is still pending (its reward window has not closed)"),
                 into: output)
             return .done
         }
-        guard producer.reserveSlot() else { return .retryLater(loop) }
+        // The event's size is known before the decision: reserve its room in the ring first.
+        let actionCount = rankView.actions.count
+        let exportProbabilities = UnsafeMutableBufferPointer(rebasing: self.exportProbabilities[0..<actionCount])
+        let export = producer.isLogging
+            ? RankExportBytes(request: frame, chosenRequestIndex: 0, probabilities: UnsafeBufferPointer(exportProbabilities))
+            : nil
+        let eventBytes = LoopProducer.rankBytes(
+            eventID: eventIDBytes,
+            example: RankedExample(shared: shared, actions: candidates, chosenIndex: 0, probability: 0, modelVersion: 0),
+            export: export)
+        guard eventBytes <= producer.maxEventBytes else {
+            writeError(id: id, RequestError(.resourceExhausted,
+                "rank: the event takes \(eventBytes) bytes, more than the loop's ring takes (\(producer.maxEventBytes))"),
+                into: output)
+            return .done
+        }
+        guard producer.reserve(bytes: eventBytes) else { return .retryLater(loop) }
 
         // Score, explore, sample.
         let snapshot = producer.snapshot()
@@ -202,15 +221,17 @@ public final class RequestProcessor {
         let overCapacity = loop.counters.pendingEvents >= UInt64(loop.settings.maxPendingEvents)
         let example = RankedExample(shared: shared, actions: candidates, chosenIndex: chosen,
                                     probability: probabilities[chosen], modelVersion: snapshot.version)
-        var export: RankExport?
-        if producer.isLogging {
-            var requestOrder = [Double](repeating: 0, count: rankView.actions.count)
-            for candidate in 0..<count { requestOrder[candidateRequestIndex[candidate]] = probabilities[candidate] }
-            export = RankExport(request: Array(frame), chosenRequestIndex: candidateRequestIndex[chosen],
-                                probabilities: requestOrder)
+        if var export {
+            exportProbabilities.update(repeating: 0)
+            for candidate in 0..<count { exportProbabilities[candidateRequestIndex[candidate]] = probabilities[candidate] }
+            export.chosenRequestIndex = candidateRequestIndex[chosen]
+            producer.submitRank(eventID: eventIDBytes, time: now, deferred: rankView.deferActivation,
+                                overCapacity: overCapacity, example: example, export: export)
+        } else {
+            producer.submitRank(eventID: eventIDBytes, time: now, deferred: rankView.deferActivation,
+                                overCapacity: overCapacity, example: example, export: nil)
         }
-        submit(.rank(eventID: eventID, time: now, deferred: rankView.deferActivation, example: example,
-                     export: export, overCapacity: overCapacity), to: producer)
+        noteSubmitted(to: producer)
 
         RankResponseEncoder.write(id: id, ranking: UnsafeBufferPointer(start: ranking, count: position),
                                   eventID: eventIDBytes, modelVersion: snapshot.version, into: output)
@@ -353,9 +374,10 @@ public final class RequestProcessor {
                 "reward: value \(request.value) for event \(eventIDBytes.quoted()) is not a finite number"), into: output)
             return .done
         }
-        guard loop.producer.reserveSlot() else { return .retryLater(loop) }
-        submit(.reward(eventID: eventIDBytes.string, time: clock.nowNanoseconds(), value: request.value),
-               to: loop.producer)
+        let producer = loop.producer
+        guard producer.reserve(bytes: LoopProducer.rewardBytes(eventID: eventIDBytes)) else { return .retryLater(loop) }
+        producer.submitReward(eventID: eventIDBytes, time: clock.nowNanoseconds(), value: request.value)
+        noteSubmitted(to: producer)
         var reward = Personalizer__V1__RewardResponse()
         personalizer__v1__reward_response__init(&reward)
         withUnsafeMutablePointer(to: &reward) { pointer in
@@ -371,8 +393,10 @@ public final class RequestProcessor {
             writeError(id: id, error, into: output)
             return .done
         }
-        guard loop.producer.reserveSlot() else { return .retryLater(loop) }
-        submit(.activate(eventID: eventIDBytes.string, time: clock.nowNanoseconds()), to: loop.producer)
+        let producer = loop.producer
+        guard producer.reserve(bytes: LoopProducer.activateBytes(eventID: eventIDBytes)) else { return .retryLater(loop) }
+        producer.submitActivate(eventID: eventIDBytes, time: clock.nowNanoseconds())
+        noteSubmitted(to: producer)
         var activate = Personalizer__V1__ActivateResponse()
         personalizer__v1__activate_response__init(&activate)
         withUnsafeMutablePointer(to: &activate) { pointer in
@@ -390,8 +414,8 @@ public final class RequestProcessor {
         return difference == 0
     }
 
-    private func submit(_ event: LoopEvent, to producer: LoopProducer) {
-        producer.submit(event)
+    /// Remembers an event whose answer must wait for the disk.
+    private func noteSubmitted(to producer: LoopProducer) {
         if producer.answersWaitForDisk { awaitingDurability = (producer, producer.submittedEvents) }
     }
 

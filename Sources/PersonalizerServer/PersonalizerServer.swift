@@ -53,7 +53,7 @@ public final class PersonalizerServer: ConnectionHandler {
         var loops: [String: LearningLoop] = [:]
         for (name, settings) in configuration.loops {
             loops[name] = try LearningLoop(name: name, settings: settings,
-                                           ringCapacity: configuration.limits.ringCapacity,
+                                           ringCapacity: configuration.limits.ringCapacity, ringBytes: configuration.limits.ringBytes,
                                            dataDirectory: dataDirectory, log: { log("personalizerd: \($0)") },
                                            onSpaceAvailable: { waker.wake() }, onDurable: { waker.wake() })
         }

@@ -25,7 +25,8 @@ settings.rewardWaitTimeSeconds = 1
 settings.modelUpdateIntervalSeconds = 1
 var limits = ServerLimits()
 limits.ringCapacity = 1 << 16
-let loop = try LearningLoop(name: "default", settings: settings, ringCapacity: limits.ringCapacity)
+let loop = try LearningLoop(name: "default", settings: settings, ringCapacity: limits.ringCapacity,
+                            ringBytes: limits.ringBytes)
 loop.start()
 let processor = RequestProcessor(loops: ["default": loop], limits: limits)
 
@@ -46,13 +47,17 @@ for variant in 0..<64 {
 }
 
 typealias CounterFunction = @convention(c) () -> UInt64
-let mallocCounter: CounterFunction? = dlsym(dlopen(nil, RTLD_NOW), "pz_malloc_count")
+// The thread that ranks stands for the server's I/O thread; the process count adds the trainer.
+let mallocCounter: CounterFunction? = dlsym(dlopen(nil, RTLD_NOW), "pz_thread_malloc_count")
+    .map { unsafeBitCast($0, to: CounterFunction.self) }
+let processMallocCounter: CounterFunction? = dlsym(dlopen(nil, RTLD_NOW), "pz_malloc_count")
     .map { unsafeBitCast($0, to: CounterFunction.self) }
 
 let output = ByteBuffer(capacity: 1 << 20)
 nonisolated(unsafe) var retries = 0
-@MainActor func runBatch() -> (nanosecondsPerRank: Double, mallocsPerRank: Double?) {
+@MainActor func runBatch() -> (nanosecondsPerRank: Double, mallocsPerRank: Double?, processMallocsPerRank: Double?) {
     let mallocsBefore = mallocCounter?()
+    let processMallocsBefore = processMallocCounter?()
     let start = DispatchTime.now().uptimeNanoseconds
     for index in 0..<perBatch {
         let frame = frames[index & 63]
@@ -66,29 +71,37 @@ nonisolated(unsafe) var retries = 0
     }
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
     let mallocs = mallocCounter.map { Double($0() - mallocsBefore!) / Double(perBatch) }
-    return (elapsed / Double(perBatch), mallocs)
+    let processMallocs = processMallocCounter.map { Double($0() - processMallocsBefore!) / Double(perBatch) }
+    return (elapsed / Double(perBatch), mallocs, processMallocs)
 }
 
 _ = runBatch()  // warm-up
 var times: [Double] = []
 var mallocs: [Double] = []
+var processMallocs: [Double] = []
 for _ in 0..<batches {
     let result = runBatch()
     times.append(result.nanosecondsPerRank)
     if let count = result.mallocsPerRank { mallocs.append(count) }
+    if let count = result.processMallocsPerRank { processMallocs.append(count) }
 }
 loop.stop()
 if retries > 0 { FileHandle.standardError.write(Data("ring full \(retries) times (the trainer was behind)\n".utf8)) }
 times.sort()
 mallocs.sort()
+processMallocs.sort()
 let median = times[times.count / 2]
 if json {
     var summary: [String: Any] = ["actions": actionCount, "rank_ns_median": median, "rank_per_second": 1e9 / median,
                                   "request_bytes": frames[0].count]
-    if !mallocs.isEmpty { summary["mallocs_per_rank"] = mallocs[mallocs.count / 2] }
+    if !mallocs.isEmpty {
+        summary["mallocs_per_rank"] = mallocs[mallocs.count / 2]
+        summary["process_mallocs_per_rank"] = processMallocs[processMallocs.count / 2]
+    }
     print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
 } else {
     print("in-process Rank, \(actionCount) actions, \(frames[0].count)-byte request: median \(String(format: "%.2f", median / 1000)) µs "
         + "(\(Int(1e9 / median)) Rank/s on one thread)"
-        + (mallocs.isEmpty ? "" : ", \(String(format: "%.1f", mallocs[mallocs.count / 2])) heap allocations per Rank"))
+        + (mallocs.isEmpty ? "" : ", heap allocations per Rank: \(String(format: "%.2f", mallocs[mallocs.count / 2])) "
+            + "on the ranking thread, \(String(format: "%.1f", processMallocs[processMallocs.count / 2])) in the process (the trainer's included)"))
 }

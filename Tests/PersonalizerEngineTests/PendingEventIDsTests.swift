@@ -15,3 +15,15 @@ final class PendingEventIDsTests: XCTestCase {
         XCTAssertEqual(pending.count, 1)
     }
 }
+
+private extension PendingEventIDs {
+    mutating func insert(_ id: String, deadline: UInt64) {
+        var id = id
+        id.withUTF8 { insert(UnsafeRawBufferPointer($0), deadline: deadline) }
+    }
+
+    mutating func contains(_ id: String, now: UInt64) -> Bool {
+        var id = id
+        return id.withUTF8 { contains(UnsafeRawBufferPointer($0), now: now) }
+    }
+}

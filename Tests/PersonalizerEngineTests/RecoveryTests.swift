@@ -39,12 +39,11 @@ final class RecoveryTests: XCTestCase {
         for index in start..<(start + count) {
             let now = clock.nowNanoseconds()
             for loop in loops {
-                XCTAssertTrue(loop.producer.reserveSlot())
-                loop.producer.submit(.rank(eventID: "e\(index)", time: now, deferred: false,
-                                           example: sampleExample(index), export: nil))
+                XCTAssertTrue(loop.producer.submit(.rank(eventID: "e\(index)", time: now, deferred: false,
+                                                         example: sampleExample(index), export: nil)))
                 if index % 3 != 0 {
-                    XCTAssertTrue(loop.producer.reserveSlot())
-                    loop.producer.submit(.reward(eventID: "e\(index)", time: now, value: index % 3 == 1 ? 1 : 0.25))
+                    XCTAssertTrue(loop.producer.submit(
+                        .reward(eventID: "e\(index)", time: now, value: index % 3 == 1 ? 1 : 0.25)))
                 }
             }
             clock.advance(seconds: 0.05)

@@ -1,24 +1,34 @@
 import PersonalizerModel
 
-/// Little-endian binary encoding for log records and checkpoints.
-struct BinaryWriter {
-    var bytes: [UInt8] = []
+#if _endian(big)
+#error("the log and checkpoint formats are little-endian; BinarySink.features copies arrays as they are")
+#endif
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
-    mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
-    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-    mutating func f32(_ value: Float) { u32(value.bitPattern) }
-    mutating func f64(_ value: Double) { u64(value.bitPattern) }
+/// Where little-endian binary encodings go: a growing array (`BinaryWriter`), a ring record
+/// (`RawBinaryWriter`), or nowhere, to measure (`ByteCounter`). Log records and checkpoints are
+/// written by one generic code path for all three.
+protocol BinarySink {
+    mutating func append(_ bytes: UnsafeRawBufferPointer)
+}
 
-    mutating func blob(_ value: [UInt8]) {
+extension BinarySink {
+    @inline(__always) mutating func u8(_ value: UInt8) { withUnsafeBytes(of: value) { append($0) } }
+    @inline(__always) mutating func bool(_ value: Bool) { u8(value ? 1 : 0) }
+    @inline(__always) mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { append($0) } }
+    @inline(__always) mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { append($0) } }
+    @inline(__always) mutating func f32(_ value: Float) { u32(value.bitPattern) }
+    @inline(__always) mutating func f64(_ value: Double) { u64(value.bitPattern) }
+
+    mutating func blob(_ value: UnsafeRawBufferPointer) {
         u32(UInt32(value.count))
-        bytes.append(contentsOf: value)
+        append(value)
     }
 
+    mutating func blob(_ value: [UInt8]) { value.withUnsafeBytes { blob($0) } }
+
     mutating func string(_ value: String) {
-        u32(UInt32(value.utf8.count))
-        bytes.append(contentsOf: value.utf8)
+        var value = value
+        value.withUTF8 { blob(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func features(_ value: HashedFeatures) {
@@ -29,8 +39,9 @@ struct BinaryWriter {
             u32(UInt32(span.count))
         }
         u32(UInt32(value.count))
-        for index in value.indices { u32(index) }
-        for feature in value.values { f32(feature) }
+        // Little-endian machines store the arrays exactly as they are encoded.
+        value.indices.withUnsafeBytes { append($0) }
+        value.values.withUnsafeBytes { append($0) }
     }
 
     /// What the trainer learns from: the decision and the hashed features.
@@ -42,6 +53,39 @@ struct BinaryWriter {
         u32(UInt32(value.actions.count))
         for action in value.actions { features(action) }
     }
+}
+
+/// Encodes into a growing array (checkpoints, the log's pending writes).
+struct BinaryWriter: BinarySink {
+    var bytes: [UInt8] = []
+
+    @inline(__always)
+    mutating func append(_ value: UnsafeRawBufferPointer) { bytes.append(contentsOf: value) }
+}
+
+/// Encodes into memory reserved for it (a ring record of a size measured by `ByteCounter`).
+struct RawBinaryWriter: BinarySink {
+    private let region: UnsafeMutableRawBufferPointer
+    private(set) var count = 0
+
+    init(_ region: UnsafeMutableRawBufferPointer) { self.region = region }
+
+    @inline(__always)
+    mutating func append(_ value: UnsafeRawBufferPointer) {
+        precondition(value.count <= region.count - count, "record larger than measured")
+        if let source = value.baseAddress, value.count > 0 {
+            (region.baseAddress! + count).copyMemory(from: source, byteCount: value.count)
+        }
+        count += value.count
+    }
+}
+
+/// Counts the bytes an encoding takes.
+struct ByteCounter: BinarySink {
+    private(set) var count = 0
+
+    @inline(__always)
+    mutating func append(_ value: UnsafeRawBufferPointer) { count += value.count }
 }
 
 /// A damaged or truncated encoding.

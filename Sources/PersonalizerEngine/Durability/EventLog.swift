@@ -127,10 +127,27 @@ public final class EventLog {
     // MARK: appending
 
     public func append(_ record: LogRecord) {
+        let start = beginFrame()
+        record.encode(into: &pending)
+        endFrame(at: start, time: record.time)
+    }
+
+    /// Appends a record already encoded (as the I/O thread encodes events into the ring).
+    public func append(encoded record: UnsafeRawBufferPointer, time: UInt64) {
+        let start = beginFrame()
+        pending.append(record)
+        endFrame(at: start, time: time)
+    }
+
+    private func beginFrame() -> Int {
         let start = pending.bytes.count
         pending.u32(0)
         pending.u32(0)
-        record.encode(into: &pending)
+        return start
+    }
+
+    /// Fills in the frame's length and checksum once its record is in place.
+    private func endFrame(at start: Int, time: UInt64) {
         let length = pending.bytes.count - start - Self.frameHeaderSize
         let checksum = pending.bytes.withUnsafeBytes {
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + Self.frameHeaderSize)...]))
@@ -140,7 +157,7 @@ public final class EventLog {
             raw.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
         }
         pendingRecords += 1
-        newestPendingTime = max(newestPendingTime, record.time)
+        newestPendingTime = max(newestPendingTime, time)
     }
 
     /// Writes what was appended (one `write`), and fsyncs when `sync`. On failure nothing

@@ -17,6 +17,19 @@ public struct RankExport: Sendable, Equatable {
     }
 }
 
+/// `RankExport` as the I/O thread has it: views of the request and of its own scratch space.
+public struct RankExportBytes {
+    public var request: UnsafeRawBufferPointer
+    public var chosenRequestIndex: Int
+    public var probabilities: UnsafeBufferPointer<Double>
+
+    public init(request: UnsafeRawBufferPointer, chosenRequestIndex: Int, probabilities: UnsafeBufferPointer<Double>) {
+        self.request = request
+        self.chosenRequestIndex = chosenRequestIndex
+        self.probabilities = probabilities
+    }
+}
+
 /// One entry of a loop's event log. The trainer writes them in the order it applies them, so
 /// replaying the log through the same code reproduces the same model.
 public enum LogRecord: Sendable {
@@ -43,31 +56,33 @@ public enum LogRecord: Sendable {
         case rank = 1, reward, activate, advance, published, outcome
     }
 
-    func encode(into writer: inout BinaryWriter) {
+    func encode<Sink: BinarySink>(into writer: inout Sink) {
         switch self {
         case .rank(let eventID, let time, let deferred, let example, let export, let overCapacity):
-            writer.u8(Kind.rank.rawValue)
-            writer.u64(time)
-            writer.string(eventID)
-            writer.bool(deferred)
-            writer.bool(overCapacity)
-            writer.example(example)
-            writer.bool(export != nil)
-            if let export {
-                writer.u32(UInt32(export.chosenRequestIndex))
-                writer.u32(UInt32(export.probabilities.count))
-                for probability in export.probabilities { writer.f64(probability) }
-                writer.blob(export.request)
+            var eventID = eventID
+            eventID.withUTF8 { id in
+                guard let export else {
+                    Self.encodeRank(eventID: UnsafeRawBufferPointer(id), time: time, deferred: deferred,
+                                    overCapacity: overCapacity, example: example, export: nil, into: &writer)
+                    return
+                }
+                export.request.withUnsafeBytes { request in
+                    export.probabilities.withUnsafeBufferPointer { probabilities in
+                        Self.encodeRank(eventID: UnsafeRawBufferPointer(id), time: time, deferred: deferred,
+                                        overCapacity: overCapacity, example: example,
+                                        export: RankExportBytes(request: request,
+                                                                chosenRequestIndex: export.chosenRequestIndex,
+                                                                probabilities: probabilities),
+                                        into: &writer)
+                    }
+                }
             }
         case .reward(let eventID, let time, let value):
-            writer.u8(Kind.reward.rawValue)
-            writer.u64(time)
-            writer.string(eventID)
-            writer.f64(value)
+            var eventID = eventID
+            eventID.withUTF8 { Self.encodeReward(eventID: UnsafeRawBufferPointer($0), time: time, value: value, into: &writer) }
         case .activate(let eventID, let time):
-            writer.u8(Kind.activate.rawValue)
-            writer.u64(time)
-            writer.string(eventID)
+            var eventID = eventID
+            eventID.withUTF8 { Self.encodeActivate(eventID: UnsafeRawBufferPointer($0), time: time, into: &writer) }
         case .advance(let time):
             writer.u8(Kind.advance.rawValue)
             writer.u64(time)
@@ -83,6 +98,42 @@ public enum LogRecord: Sendable {
             writer.bool(rewarded)
             writer.bool(learned)
         }
+    }
+
+    // The records the I/O thread writes, from bytes it has at hand (no strings, no arrays).
+
+    static func encodeRank<Sink: BinarySink>(
+        eventID: UnsafeRawBufferPointer, time: UInt64, deferred: Bool, overCapacity: Bool,
+        example: RankedExample, export: RankExportBytes?, into writer: inout Sink
+    ) {
+        writer.u8(Kind.rank.rawValue)
+        writer.u64(time)
+        writer.blob(eventID)
+        writer.bool(deferred)
+        writer.bool(overCapacity)
+        writer.example(example)
+        writer.bool(export != nil)
+        if let export {
+            writer.u32(UInt32(export.chosenRequestIndex))
+            writer.u32(UInt32(export.probabilities.count))
+            writer.append(UnsafeRawBufferPointer(export.probabilities))
+            writer.blob(export.request)
+        }
+    }
+
+    static func encodeReward<Sink: BinarySink>(eventID: UnsafeRawBufferPointer, time: UInt64, value: Double,
+                                               into writer: inout Sink) {
+        writer.u8(Kind.reward.rawValue)
+        writer.u64(time)
+        writer.blob(eventID)
+        writer.f64(value)
+    }
+
+    static func encodeActivate<Sink: BinarySink>(eventID: UnsafeRawBufferPointer, time: UInt64,
+                                                 into writer: inout Sink) {
+        writer.u8(Kind.activate.rawValue)
+        writer.u64(time)
+        writer.blob(eventID)
     }
 
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> LogRecord {

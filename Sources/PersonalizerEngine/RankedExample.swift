@@ -22,25 +22,3 @@ public struct RankedExample: Sendable, Equatable {
         self.modelVersion = modelVersion
     }
 }
-
-/// One event from the I/O thread to a loop's trainer, stamped with the time it was accepted.
-public enum LoopEvent: Sendable {
-    /// `overCapacity`: ranked past `maxPendingEvents`, to be logged but not learned from.
-    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?,
-              overCapacity: Bool = false)
-    case reward(eventID: String, time: UInt64, value: Double)
-    case activate(eventID: String, time: UInt64)
-}
-
-/// An immutable model version. Published by the trainer, read by the I/O thread.
-public final class ModelSnapshot: Sendable {
-    public let version: UInt64
-    public let model: ScoringModel
-    public let publishedAtNanoseconds: UInt64
-
-    public init(version: UInt64, model: ScoringModel, publishedAtNanoseconds: UInt64) {
-        self.version = version
-        self.model = model
-        self.publishedAtNanoseconds = publishedAtNanoseconds
-    }
-}
