@@ -45,6 +45,22 @@ public struct HashedFeatures: Sendable, Equatable {
         storedSpans.reserveCapacity(namespaces)
     }
 
+    /// Features from their stored parts (the event log's decoder); the spans must cover the
+    /// indices and values exactly, in order.
+    @inlinable
+    public init(spans: [NamespaceSpan], indices: [UInt32], values: [Float]) {
+        precondition(indices.count == values.count, "one value per index")
+        var next: Int32 = 0
+        for span in spans {
+            precondition(span.start == next && span.count >= 0, "namespace spans out of order")
+            next += span.count
+        }
+        precondition(Int(next) == indices.count, "namespace spans do not cover the features")
+        storedSpans = spans
+        storedIndices = indices
+        storedValues = values
+    }
+
     /// Number of features (all namespaces).
     @inlinable public var count: Int { storedIndices.count }
     @inlinable public var isEmpty: Bool { storedIndices.isEmpty }

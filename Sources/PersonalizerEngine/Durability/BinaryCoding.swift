@@ -148,26 +148,30 @@ struct BinaryReader {
 
     mutating func features() throws(FormatError) -> HashedFeatures {
         let spanCount = try count(max: remaining / 9)
-        var spans: [(key: UInt8, hash: UInt32, count: Int)] = []
+        var spans: [NamespaceSpan] = []
         spans.reserveCapacity(spanCount)
-        for _ in 0..<spanCount { spans.append((try u8(), try u32(), Int(try u32()))) }
-        let total = try count(max: remaining / 8)
-        guard spans.reduce(0, { $0 + $1.count }) == total else { throw FormatError("namespace sizes do not add up") }
-        let indexStart = try take(total * 4)
-        let valueStart = try take(total * 4)
-        var features = HashedFeatures(reservingFeatures: total, namespaces: spanCount)
-        var position = 0
-        for span in spans {
-            features.beginNamespace(key: span.key, hash: span.hash)
-            for _ in 0..<span.count {
-                let index = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: indexStart + position * 4, as: UInt32.self))
-                let value = Float(bitPattern: UInt32(littleEndian:
-                    bytes.loadUnaligned(fromByteOffset: valueStart + position * 4, as: UInt32.self)))
-                features.add(hash: index, value: value)
-                position += 1
-            }
+        var total = 0
+        for _ in 0..<spanCount {
+            let key = try u8()
+            let hash = try u32()
+            let count = Int(try u32())
+            guard count <= remaining else { throw FormatError("namespace of \(count) features exceeds what is left") }
+            spans.append(NamespaceSpan(interactionKey: key, namespaceHash: hash, start: Int32(total), count: Int32(count)))
+            total += count
         }
-        return features
+        guard try count(max: remaining / 8) == total else { throw FormatError("namespace sizes do not add up") }
+        // Stored little-endian, as the arrays are in memory: copied whole.
+        let indices = copyArray(of: UInt32.self, count: total, from: try take(total * 4))
+        let values = copyArray(of: Float.self, count: total, from: try take(total * 4))
+        return HashedFeatures(spans: spans, indices: indices, values: values)
+    }
+
+    private func copyArray<Element>(of type: Element.Type, count: Int, from start: Int) -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count * MemoryLayout<Element>.stride)]))
+            initialized = count
+        }
     }
 
     mutating func example() throws(FormatError) -> RankedExample {
