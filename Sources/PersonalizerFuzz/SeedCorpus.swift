@@ -114,7 +114,7 @@ enum SeedCorpus {
         let small = [RankAction(id: "a"), RankAction(id: "b")]
         for index in 0..<70 { burst += frame(UInt64(100 + index), "", .rank(RankCall(actions: small, eventID: "b\(index)"))) }
         streams.append(("backpressure-burst", burst))
-        return streams
+        return streams + WireEdgeSeeds.streams()
     }
 
     private static func hexByte(_ byte: UInt8) -> String {

@@ -10,7 +10,7 @@ struct RankedEntry {
 /// slices of the request (protobuf-c's packer wants NUL-terminated copies of every id).
 ///
 /// The bytes are the ones protobuf-c packs for the same message — fields in number order,
-/// proto3 defaults (0, empty) left out — which `RankResponseEncoderTests` checks.
+/// proto3 defaults (0, -0.0, empty) left out — which `RankResponseEncoderTests` checks.
 enum RankResponseEncoder {
     static func write(id: UInt64, ranking: UnsafeBufferPointer<RankedEntry>, eventID: UnsafeRawBufferPointer,
                       modelVersion: UInt64, into output: ByteBuffer) {
@@ -45,7 +45,7 @@ enum RankResponseEncoder {
 
     @inline(__always)
     private static func entrySize(_ entry: RankedEntry) -> Int {
-        stringSize(entry.id) + (entry.probability.bitPattern == 0 ? 0 : 9)
+        stringSize(entry.id) + (entry.probability == 0 ? 0 : 9)
     }
 
     @inline(__always)
@@ -107,9 +107,10 @@ private struct WireWriter {
         position += bytes.count
     }
 
+    /// Left out when it equals 0, -0.0 included (protobuf-c compares the double with 0; NaN is written).
     @inline(__always)
     mutating func doubleField(_ field: UInt8, _ value: Double) {
-        guard value.bitPattern != 0 else { return }
+        guard value != 0 else { return }
         tag(field, wireType: 1)
         position.storeBytes(of: value.bitPattern.littleEndian, as: UInt64.self)
         position += 8

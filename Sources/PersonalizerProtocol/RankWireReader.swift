@@ -11,11 +11,13 @@ struct RequestHeader {
 ///
 /// protobuf-c stays the definition of the format. The reader follows its decoding rules —
 /// the last value of a scalar or string wins; a later member of a oneof replaces an earlier
-/// one; every occurrence of a message field must itself parse; unknown fields are skipped;
-/// strings end at their first NUL, as protobuf-c's C strings do — and it declines (returns
-/// false) whenever the frame is not a well-formed Rank, so that protobuf-c decides what the
-/// frame is and which error it gets. `RankWireReaderTests` and the fuzz target check, input by
-/// input, that reader and protobuf-c agree.
+/// one, even another occurrence of the same member (a second `rank` is not merged into the
+/// first); every occurrence of a message field must itself parse; unknown fields are skipped;
+/// a bool is read under any wire type; strings end at their first NUL, as protobuf-c's C
+/// strings do — and it declines (returns false) whenever the frame is not a well-formed Rank,
+/// so that protobuf-c decides what the frame is and which error it gets. `RankWireReaderTests`
+/// and the fuzz target check, input by input, that reader and protobuf-c agree
+/// (`WireReaderDifferential`).
 enum RankWireReader {
     // Field numbers, from proto/personalizer/v1/personalizer.proto.
     private enum RequestField {
@@ -88,7 +90,7 @@ enum RankWireReader {
                 try expect(field, WireField.lengthDelimited)
                 view.eventID = field.cStringBytes
             case RankField.deferActivation:
-                try expect(field, WireField.varint)
+                // protobuf-c reads a bool under any wire type (`boolValue`).
                 view.deferActivation = field.boolValue
             default:
                 break

@@ -18,12 +18,16 @@ struct WireField {
     var scalar: UInt64
     /// Wire type 2: the payload. Wire types 0, 1, 5: the value's own bytes.
     var payload: UnsafeRawBufferPointer
+    /// Where the bytes after the tag start: the payload, or for wire type 2 its length prefix.
+    var valueStart: UnsafeRawPointer
 }
 
 /// Walks the fields of one protobuf message without copying or allocating, with the framing
-/// rules protobuf-c applies (so that what this accepts, protobuf-c accepts): a tag of at most
-/// 5 bytes and never field 0; varints of at most 10 bytes; length prefixes of at most 5 bytes
-/// within the message; wire types 0, 1, 2 and 5 only (groups are refused).
+/// rules protobuf-c 1.4.1 applies (so that what this accepts, protobuf-c accepts): a tag of at
+/// most 5 bytes; varints of at most 10 bytes; length prefixes of at most 5 bytes within the
+/// message (read in 64 bits: a prefix of 2^32 or more is too long, it does not wrap); wire
+/// types 0, 1, 2 and 5 only (groups are refused). A tag whose first byte is below 8 (field 0 in
+/// one byte) is refused; a longer encoding of field 0 is an unknown field, as protobuf-c reads it.
 struct WireScanner {
     private var position: UnsafeRawPointer
     private let end: UnsafeRawPointer
@@ -39,33 +43,35 @@ struct WireScanner {
     @inline(__always)
     mutating func next() throws(WireError) -> WireField? {
         guard position < end else { return nil }
+        guard position.load(as: UInt8.self) >= 8 else { throw WireError() }
         let key = try readVarint(maxBytes: 5)
         let wireType = UInt8(truncatingIfNeeded: key & 7)
         let number = UInt32(truncatingIfNeeded: key >> 3)
-        guard number != 0 else { throw WireError() }
+        let valueStart = position
         switch wireType {
         case WireField.varint:
-            let start = position
             let value = try readVarint(maxBytes: 10)
             return WireField(number: number, wireType: wireType, scalar: value,
-                             payload: UnsafeRawBufferPointer(start: start, count: position - start))
+                             payload: UnsafeRawBufferPointer(start: valueStart, count: position - valueStart),
+                             valueStart: valueStart)
         case WireField.fixed64:
             guard end - position >= 8 else { throw WireError() }
             let value = position.loadUnaligned(as: UInt64.self)
             let payload = UnsafeRawBufferPointer(start: position, count: 8)
             position += 8
-            return WireField(number: number, wireType: wireType, scalar: UInt64(littleEndian: value), payload: payload)
+            return WireField(number: number, wireType: wireType, scalar: UInt64(littleEndian: value), payload: payload,
+                             valueStart: valueStart)
         case WireField.lengthDelimited:
             let length = try readVarint(maxBytes: 5)
-            guard length <= UInt64(UInt32.max), Int(length) <= end - position else { throw WireError() }
+            guard length <= UInt64(end - position) else { throw WireError() }
             let payload = UnsafeRawBufferPointer(start: position, count: Int(length))
             position += Int(length)
-            return WireField(number: number, wireType: wireType, scalar: 0, payload: payload)
+            return WireField(number: number, wireType: wireType, scalar: 0, payload: payload, valueStart: valueStart)
         case WireField.fixed32:
             guard end - position >= 4 else { throw WireError() }
             let payload = UnsafeRawBufferPointer(start: position, count: 4)
             position += 4
-            return WireField(number: number, wireType: wireType, scalar: 0, payload: payload)
+            return WireField(number: number, wireType: wireType, scalar: 0, payload: payload, valueStart: valueStart)
         default:
             throw WireError()
         }
@@ -96,9 +102,10 @@ extension WireField {
         return UnsafeRawBufferPointer(start: payload.baseAddress, count: UnsafeRawPointer(nul) - payload.baseAddress!)
     }
 
-    /// A bool field's value as protobuf-c reads it: true when any of the value's bytes has a
-    /// non-zero low 7 bits.
+    /// A bool field's value as protobuf-c reads it, whatever the wire type: true when any byte
+    /// after the tag (for wire type 2 the length prefix too) has a non-zero low 7 bits.
     var boolValue: Bool {
-        payload.contains { $0 & 0x7F != 0 }
+        let end = payload.baseAddress! + payload.count
+        return UnsafeRawBufferPointer(start: valueStart, count: end - valueStart).contains { $0 & 0x7F != 0 }
     }
 }
