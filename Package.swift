@@ -27,7 +27,9 @@ let package = Package(
         // model: features, hashing, learner, exploration. Pure Swift, no I/O.
         .target(name: "PersonalizerModel"),
         // engine: loops, settings, rings, joiner, trainer, snapshots.
-        .target(name: "PersonalizerEngine", dependencies: ["PersonalizerModel"]),
+        .target(name: "PersonalizerEngine", dependencies: ["PersonalizerModel", "CCRC32C"]),
+        // The CPU's CRC-32C instruction, which Swift cannot name (the engine falls back to tables).
+        .target(name: "CCRC32C"),
         // protocol: protobuf-c messages <-> engine calls, framing.
         .target(name: "PersonalizerProtocol",
                 dependencies: ["PersonalizerProto", "CProtobufC", "PersonalizerEngine", "PersonalizerModel",

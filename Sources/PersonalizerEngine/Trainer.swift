@@ -183,12 +183,13 @@ public final class Trainer: @unchecked Sendable {
     }
 
     /// An event from the ring, encoded by the I/O thread as its log record: logged as it is,
-    /// then decoded and applied like a replayed one.
+    /// then decoded (without the export data, which learning does not use) and applied like a
+    /// replayed one.
     private func take(_ encoded: UnsafeRawBufferPointer) {
         eventsTaken += 1
         let entry: LogRecord
         do {
-            entry = try LogRecord.decode(encoded)
+            entry = try LogRecord.decode(encoded, includingExport: false)
         } catch {
             preconditionFailure("the ring holds a record its producer did not encode: \(error)")
         }

@@ -27,7 +27,7 @@ final class FuzzRegressionTests: XCTestCase {
         // Output to a file: a chatty failure cannot fill a pipe and stall the child.
         let log = FileManager.default.temporaryDirectory
             .appendingPathComponent("personalizer-fuzz-replay-\(UUID().uuidString.prefix(8)).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
         let handle = try FileHandle(forWritingTo: log)
         defer { try? handle.close() }

@@ -113,6 +113,8 @@ struct BinaryReader {
         return offset
     }
 
+    mutating func skip(_ count: Int) throws(FormatError) { _ = try take(count) }
+
     mutating func u8() throws(FormatError) -> UInt8 { bytes[try take(1)] }
     mutating func bool() throws(FormatError) -> Bool {
         let value = try u8()
@@ -166,6 +168,7 @@ struct BinaryReader {
         return HashedFeatures(spans: spans, indices: indices, values: values)
     }
 
+    @inline(__always)
     private func copyArray<Element>(of type: Element.Type, count: Int, from start: Int) -> [Element] {
         [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
             UnsafeMutableRawBufferPointer(buffer).copyMemory(

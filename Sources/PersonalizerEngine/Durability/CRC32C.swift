@@ -1,6 +1,18 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli), the checksum of every log record and checkpoint: it catches torn and
-/// corrupted writes. Table-driven, eight bytes per step ("slicing-by-8").
+/// corrupted writes. With the CPU's CRC-32C instruction where there is one (x86-64 SSE 4.2),
+/// table-driven otherwise, eight bytes per step ("slicing-by-8"); both give the same values.
 public enum CRC32C {
+    /// Whether `checksum` uses the CPU's instruction.
+    public static let usesHardware = pz_crc32c_hardware_available() != 0
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+        guard usesHardware else { return softwareChecksum(bytes, continuing: previous) }
+        guard let base = bytes.baseAddress else { return previous }
+        return ~pz_crc32c_hardware_update(~previous, base, bytes.count)
+    }
+
     private static let tables: [[UInt32]] = {
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
         for byte in 0..<256 {
@@ -17,7 +29,8 @@ public enum CRC32C {
         return tables
     }()
 
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
+    /// The table-driven computation (every CPU; tests compare it with the instruction's).
+    static func softwareChecksum(_ bytes: UnsafeRawBufferPointer, continuing previous: UInt32 = 0) -> UInt32 {
         var crc = ~previous
         var index = 0
         let count = bytes.count

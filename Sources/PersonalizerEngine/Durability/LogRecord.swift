@@ -136,7 +136,9 @@ public enum LogRecord: Sendable {
         writer.blob(eventID)
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> LogRecord {
+    /// - Parameter includingExport: false skips (but checks) a Rank's export data, which only
+    ///   the export tool reads; the trainer learns without it.
+    static func decode(_ bytes: UnsafeRawBufferPointer, includingExport: Bool = true) throws(FormatError) -> LogRecord {
         var reader = BinaryReader(bytes)
         guard let kind = Kind(rawValue: try reader.u8()) else { throw FormatError("unknown record kind") }
         let time = try reader.u64()
@@ -151,10 +153,15 @@ public enum LogRecord: Sendable {
             if try reader.bool() {
                 let chosenRequestIndex = Int(try reader.u32())
                 let probabilityCount = try reader.count(max: reader.remaining / 8)
-                var probabilities: [Double] = []
-                for _ in 0..<probabilityCount { probabilities.append(try reader.f64()) }
-                export = RankExport(request: try reader.blob(), chosenRequestIndex: chosenRequestIndex,
-                                    probabilities: probabilities)
+                if includingExport {
+                    var probabilities: [Double] = []
+                    for _ in 0..<probabilityCount { probabilities.append(try reader.f64()) }
+                    export = RankExport(request: try reader.blob(), chosenRequestIndex: chosenRequestIndex,
+                                        probabilities: probabilities)
+                } else {
+                    try reader.skip(probabilityCount * 8)
+                    try reader.skip(try reader.count(max: reader.remaining))
+                }
             }
             record = .rank(eventID: eventID, time: time, deferred: deferred, example: example, export: export,
                            overCapacity: overCapacity)
