@@ -28,7 +28,9 @@ public final class Trainer: @unchecked Sendable {
     let parker: Parker
     private let mailbox: SnapshotMailbox<ModelSnapshot>
     private let clock: EngineClock
-    let joiner: Joiner<RankedExample>
+    let joiner: Joiner<EncodedExample>
+    /// Where the example being learned is decoded, reused from one event to the next.
+    private var exampleBuffers = ExampleBuffers()
     private(set) var learner: LinearLearner
     private let publishInterval: UInt64
     private let store: LoopStore?
@@ -236,15 +238,18 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
-    private func learn(_ event: JoinedEvent<RankedExample>) {
+    private func learn(_ event: JoinedEvent<EncodedExample>) {
         if !isReplaying {
             store?.log.append(.outcome(eventID: event.eventID, time: clock.nowNanoseconds(), reward: event.reward,
                                        rewarded: event.wasRewarded, learned: !event.isDropped))
         }
         guard !event.isDropped else { return }
-        let example = event.payload
-        learner.learn(shared: example.shared, actions: example.actions, chosen: example.chosenIndex,
-                      probability: example.probability, cost: -event.reward)
+        let (chosen, probability) = event.payload.decode(into: &exampleBuffers)
+        exampleBuffers.pool.withUnsafeBufferPointer { pool in
+            learner.learn(shared: exampleBuffers.shared,
+                          actions: UnsafeBufferPointer(rebasing: pool[0..<exampleBuffers.actionCount]),
+                          chosen: chosen, probability: probability, cost: -event.reward)
+        }
         learnedSincePublish += 1
         counts.learned += 1
         counters.learnedEvents.add()

@@ -61,6 +61,28 @@ public struct HashedFeatures: Sendable, Equatable {
         storedValues = values
     }
 
+    /// Refills from stored parts, keeping the storage (the trainer decodes every event into the
+    /// same buffers): `spanCount` namespaces described by `span`, then the features' hashes and
+    /// values as little-endian 32-bit words. The spans' counts must add up to the features'.
+    @inlinable
+    public mutating func reload(spanCount: Int, span: (Int) -> (key: UInt8, hash: UInt32, count: Int32),
+                                indices: UnsafeRawBufferPointer, values: UnsafeRawBufferPointer) {
+        removeAll(keepingCapacity: true)
+        var start: Int32 = 0
+        for index in 0..<spanCount {
+            let (key, hash, count) = span(index)
+            storedSpans.append(NamespaceSpan(interactionKey: key, namespaceHash: hash, start: start, count: count))
+            start += count
+        }
+        precondition(Int(start) * 4 == indices.count && indices.count == values.count, "spans do not cover the features")
+        // Grown in place, then copied whole: the source may be unaligned.
+        let count = Int(start)
+        storedIndices.append(contentsOf: repeatElement(0, count: count))
+        storedValues.append(contentsOf: repeatElement(0, count: count))
+        storedIndices.withUnsafeMutableBytes { $0.copyMemory(from: indices) }
+        storedValues.withUnsafeMutableBytes { $0.copyMemory(from: values) }
+    }
+
     /// Number of features (all namespaces).
     @inlinable public var count: Int { storedIndices.count }
     @inlinable public var isEmpty: Bool { storedIndices.isEmpty }

@@ -84,11 +84,17 @@ public final class LinearLearner: @unchecked Sendable {
     /// not copy.)
     public func learn(shared: HashedFeatures, actions: [HashedFeatures], chosen: Int,
                       probability: Double, cost: Double) {
-        precondition(actions.indices.contains(chosen), "chosen action \(chosen) is not one of \(actions.count)")
         actions.withUnsafeBufferPointer { actions in
-            shared.withBlock { s in
-                learn(shared: s, actions: actions, chosen: chosen, probability: probability, cost: Float(cost))
-            }
+            learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: cost)
+        }
+    }
+
+    /// The same, over actions held elsewhere (the trainer's reused buffers).
+    public func learn(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>, chosen: Int,
+                      probability: Double, cost: Double) {
+        precondition(actions.indices.contains(chosen), "chosen action \(chosen) is not one of \(actions.count)")
+        shared.withBlock { s in
+            learn(shared: s, actions: actions, chosen: chosen, probability: probability, cost: Float(cost))
         }
         examplesLearned += 1
     }

@@ -14,7 +14,7 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-func sampleExample(_ seed: Int) -> RankedExample {
+func sampleExample(_ seed: Int) -> EncodedExample {
     var shared = HashedFeatures()
     shared.beginNamespace(name: "user")
     shared.addText(name: "segment", value: "s\(seed % 7)")
@@ -26,7 +26,8 @@ func sampleExample(_ seed: Int) -> RankedExample {
         action.addText(name: "id", value: "a\(index)")
         actions.append(action)
     }
-    return RankedExample(shared: shared, actions: actions, chosenIndex: seed % 3, probability: 0.5, modelVersion: 7)
+    return EncodedExample(RankedExample(shared: shared, actions: actions, chosenIndex: seed % 3, probability: 0.5,
+                                        modelVersion: 7))
 }
 
 final class EventLogTests: XCTestCase {

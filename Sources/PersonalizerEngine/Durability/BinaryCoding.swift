@@ -168,6 +168,55 @@ struct BinaryReader {
         return HashedFeatures(spans: spans, indices: indices, values: values)
     }
 
+    /// Reads features into `features`, reusing its storage.
+    mutating func features(into features: inout HashedFeatures) throws(FormatError) {
+        let spanCount = try count(max: remaining / 9)
+        let spanStart = try take(spanCount * 9)
+        var total = 0
+        for index in 0..<spanCount {
+            total += Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: spanStart + index * 9 + 5, as: UInt32.self)))
+        }
+        guard try count(max: remaining / 8) == total else { throw FormatError("namespace sizes do not add up") }
+        let indexStart = try take(total * 4)
+        let valueStart = try take(total * 4)
+        let bytes = self.bytes
+        features.reload(
+            spanCount: spanCount,
+            span: { index in
+                let offset = spanStart + index * 9
+                return (bytes[offset],
+                        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)),
+                        Int32(truncatingIfNeeded: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 5, as: UInt32.self))))
+            },
+            indices: UnsafeRawBufferPointer(rebasing: bytes[indexStart..<(indexStart + total * 4)]),
+            values: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<(valueStart + total * 4)]))
+    }
+
+    /// Checks that one example follows and returns its bytes, without building its arrays.
+    mutating func exampleBytes() throws(FormatError) -> [UInt8] {
+        let start = offset
+        _ = try u64()  // model version
+        let chosen = Int(try u32())
+        _ = try f64()  // probability
+        try skipFeatures()
+        let actionCount = try count(max: remaining)
+        for _ in 0..<actionCount { try skipFeatures() }
+        guard chosen < actionCount else { throw FormatError("chosen action \(chosen) of \(actionCount)") }
+        return Array(bytes[start..<offset])
+    }
+
+    /// Checks one `features` encoding and steps over it.
+    private mutating func skipFeatures() throws(FormatError) {
+        let spanCount = try count(max: remaining / 9)
+        let spanStart = try take(spanCount * 9)
+        var total = 0
+        for index in 0..<spanCount {
+            total += Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: spanStart + index * 9 + 5, as: UInt32.self)))
+        }
+        guard try count(max: remaining / 8) == total else { throw FormatError("namespace sizes do not add up") }
+        _ = try take(total * 8)
+    }
+
     @inline(__always)
     private func copyArray<Element>(of type: Element.Type, count: Int, from start: Int) -> [Element] {
         [Element](unsafeUninitializedCapacity: count) { buffer, initialized in

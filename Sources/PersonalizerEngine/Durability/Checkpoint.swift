@@ -17,7 +17,7 @@ public struct LoopCheckpoint: Equatable, Sendable {
     /// A pending event as saved (the joiner's `PendingJoin` with a concrete payload).
     public struct PendingJoinRecord: Equatable, Sendable {
         public var eventID: String
-        public var example: RankedExample
+        public var example: EncodedExample
         public var deadline: UInt64
         public var reward: Double
         public var rewardCount: Int
@@ -45,7 +45,7 @@ public struct LoopCheckpoint: Equatable, Sendable {
             body.u32(UInt32(event.rewardCount))
             body.bool(event.isDeferred)
             body.bool(event.isActivated)
-            body.example(event.example)
+            event.example.bytes.withUnsafeBytes { body.append($0) }
         }
         var file = BinaryWriter()
         file.bytes = Self.magic
@@ -97,7 +97,7 @@ public struct LoopCheckpoint: Equatable, Sendable {
                 let rewardCount = Int(try reader.u32())
                 let isDeferred = try reader.bool()
                 let isActivated = try reader.bool()
-                let example = try reader.example()
+                let example = EncodedExample(checkedBytes: try reader.exampleBytes())
                 pending.append(PendingJoinRecord(
                     eventID: eventID, example: example, deadline: deadline, reward: reward, rewardCount: rewardCount,
                     isDeferred: isDeferred, isActivated: isActivated))

@@ -33,7 +33,7 @@ public struct RankExportBytes {
 /// One entry of a loop's event log. The trainer writes them in the order it applies them, so
 /// replaying the log through the same code reproduces the same model.
 public enum LogRecord: Sendable {
-    case rank(eventID: String, time: UInt64, deferred: Bool, example: RankedExample, export: RankExport?,
+    case rank(eventID: String, time: UInt64, deferred: Bool, example: EncodedExample, export: RankExport?,
               overCapacity: Bool = false)
     case reward(eventID: String, time: UInt64, value: Double)
     case activate(eventID: String, time: UInt64)
@@ -61,20 +61,18 @@ public enum LogRecord: Sendable {
         case .rank(let eventID, let time, let deferred, let example, let export, let overCapacity):
             var eventID = eventID
             eventID.withUTF8 { id in
-                guard let export else {
-                    Self.encodeRank(eventID: UnsafeRawBufferPointer(id), time: time, deferred: deferred,
-                                    overCapacity: overCapacity, example: example, export: nil, into: &writer)
-                    return
-                }
-                export.request.withUnsafeBytes { request in
-                    export.probabilities.withUnsafeBufferPointer { probabilities in
-                        Self.encodeRank(eventID: UnsafeRawBufferPointer(id), time: time, deferred: deferred,
-                                        overCapacity: overCapacity, example: example,
-                                        export: RankExportBytes(request: request,
-                                                                chosenRequestIndex: export.chosenRequestIndex,
-                                                                probabilities: probabilities),
-                                        into: &writer)
-                    }
+                Self.encodeRankHeader(eventID: UnsafeRawBufferPointer(id), time: time, deferred: deferred,
+                                      overCapacity: overCapacity, into: &writer)
+            }
+            example.bytes.withUnsafeBytes { writer.append($0) }
+            guard let export else {
+                writer.bool(false)
+                break
+            }
+            export.request.withUnsafeBytes { request in
+                export.probabilities.withUnsafeBufferPointer { probabilities in
+                    Self.encodeRankExport(RankExportBytes(request: request, chosenRequestIndex: export.chosenRequestIndex,
+                                                          probabilities: probabilities), into: &writer)
                 }
             }
         case .reward(let eventID, let time, let value):
@@ -106,19 +104,31 @@ public enum LogRecord: Sendable {
         eventID: UnsafeRawBufferPointer, time: UInt64, deferred: Bool, overCapacity: Bool,
         example: RankedExample, export: RankExportBytes?, into writer: inout Sink
     ) {
+        encodeRankHeader(eventID: eventID, time: time, deferred: deferred, overCapacity: overCapacity, into: &writer)
+        writer.example(example)
+        if let export {
+            encodeRankExport(export, into: &writer)
+        } else {
+            writer.bool(false)
+        }
+    }
+
+    private static func encodeRankHeader<Sink: BinarySink>(
+        eventID: UnsafeRawBufferPointer, time: UInt64, deferred: Bool, overCapacity: Bool, into writer: inout Sink
+    ) {
         writer.u8(Kind.rank.rawValue)
         writer.u64(time)
         writer.blob(eventID)
         writer.bool(deferred)
         writer.bool(overCapacity)
-        writer.example(example)
-        writer.bool(export != nil)
-        if let export {
-            writer.u32(UInt32(export.chosenRequestIndex))
-            writer.u32(UInt32(export.probabilities.count))
-            writer.append(UnsafeRawBufferPointer(export.probabilities))
-            writer.blob(export.request)
-        }
+    }
+
+    private static func encodeRankExport<Sink: BinarySink>(_ export: RankExportBytes, into writer: inout Sink) {
+        writer.bool(true)
+        writer.u32(UInt32(export.chosenRequestIndex))
+        writer.u32(UInt32(export.probabilities.count))
+        writer.append(UnsafeRawBufferPointer(export.probabilities))
+        writer.blob(export.request)
     }
 
     static func encodeReward<Sink: BinarySink>(eventID: UnsafeRawBufferPointer, time: UInt64, value: Double,
@@ -148,7 +158,7 @@ public enum LogRecord: Sendable {
             let eventID = try reader.string()
             let deferred = try reader.bool()
             let overCapacity = try reader.bool()
-            let example = try reader.example()
+            let example = EncodedExample(checkedBytes: try reader.exampleBytes())
             var export: RankExport?
             if try reader.bool() {
                 let chosenRequestIndex = Int(try reader.u32())

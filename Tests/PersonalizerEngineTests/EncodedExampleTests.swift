@@ -1,0 +1,74 @@
+@testable import PersonalizerEngine
+import PersonalizerModel
+import XCTest
+
+final class EncodedExampleTests: XCTestCase {
+    private func example(seed: Int, actions actionCount: Int) -> RankedExample {
+        var shared = HashedFeatures()
+        for namespace in 0..<(1 + seed % 3) {
+            shared.beginNamespace(name: "n\(namespace)")
+            for feature in 0..<(seed % 5) { shared.addText(name: "f\(feature)", value: "v\(seed)") }
+        }
+        let actions = (0..<actionCount).map { index -> HashedFeatures in
+            var action = HashedFeatures()
+            action.beginNamespace(name: "item")
+            for feature in 0..<((seed + index) % 4) { action.addNumber(name: "x\(feature)", value: Double(index) + 0.5) }
+            return action
+        }
+        return RankedExample(shared: shared, actions: actions, chosenIndex: seed % actionCount,
+                             probability: 1 / Double(actionCount), modelVersion: UInt64(seed))
+    }
+
+    /// Decoding into the same buffers over examples that grow and shrink gives each example
+    /// exactly, as `decoded()` does.
+    func testDecodingIntoReusedBuffersGivesEachExample() throws {
+        var buffers = ExampleBuffers()
+        for seed in 0..<60 {
+            let original = example(seed: seed, actions: 1 + (seed * 7) % 9)
+            let encoded = EncodedExample(original)
+            XCTAssertEqual(try encoded.decoded(), original)
+            XCTAssertEqual(encoded.modelVersion, UInt64(seed))
+            let (chosen, probability) = encoded.decode(into: &buffers)
+            XCTAssertEqual(chosen, original.chosenIndex)
+            XCTAssertEqual(probability, original.probability)
+            XCTAssertEqual(buffers.shared, original.shared)
+            XCTAssertEqual(Array(buffers.pool[0..<buffers.actionCount]), original.actions)
+        }
+    }
+
+    /// A learner fed through the buffers ends with the same weights as one fed the arrays.
+    func testLearningFromBuffersEqualsLearningFromArrays() throws {
+        let policy = try LearningPolicy.parse("--cb_explore_adf -q :: --epsilon 0.2")
+        let direct = LinearLearner(policy: policy)
+        let buffered = LinearLearner(policy: policy)
+        var buffers = ExampleBuffers()
+        for seed in 0..<200 {
+            let original = example(seed: seed, actions: 2 + seed % 6)
+            let cost = Double(seed % 3) - 1
+            direct.learn(shared: original.shared, actions: original.actions, chosen: original.chosenIndex,
+                         probability: original.probability, cost: cost)
+            let (chosen, probability) = EncodedExample(original).decode(into: &buffers)
+            buffers.pool.withUnsafeBufferPointer { pool in
+                buffered.learn(shared: buffers.shared, actions: UnsafeBufferPointer(rebasing: pool[0..<buffers.actionCount]),
+                               chosen: chosen, probability: probability, cost: cost)
+            }
+        }
+        XCTAssertEqual(direct.serializedState(), buffered.serializedState())
+    }
+
+    func testDamagedBytesAreRefusedWhenStored() {
+        let bytes = EncodedExample(example(seed: 4, actions: 3)).bytes
+        for cut in [0, 7, 20, bytes.count - 1] {
+            let refused = bytes.withUnsafeBytes { raw -> Bool in
+                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[0..<cut]))
+                do {
+                    _ = try reader.exampleBytes()
+                    return false
+                } catch {
+                    return true
+                }
+            }
+            XCTAssertTrue(refused, "cut at \(cut)")
+        }
+    }
+}
