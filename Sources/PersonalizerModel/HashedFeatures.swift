@@ -45,22 +45,6 @@ public struct HashedFeatures: Sendable, Equatable {
         storedSpans.reserveCapacity(namespaces)
     }
 
-    /// Features from their stored parts (the event log's decoder); the spans must cover the
-    /// indices and values exactly, in order.
-    @inlinable
-    public init(spans: [NamespaceSpan], indices: [UInt32], values: [Float]) {
-        precondition(indices.count == values.count, "one value per index")
-        var next: Int32 = 0
-        for span in spans {
-            precondition(span.start == next && span.count >= 0, "namespace spans out of order")
-            next += span.count
-        }
-        precondition(Int(next) == indices.count, "namespace spans do not cover the features")
-        storedSpans = spans
-        storedIndices = indices
-        storedValues = values
-    }
-
     /// Refills from stored parts, keeping the storage (the trainer decodes every event into the
     /// same buffers): `spanCount` namespaces described by `span`, then the features' hashes and
     /// values as little-endian 32-bit words. The spans' counts must add up to the features'.

@@ -149,27 +149,32 @@ struct BinaryReader {
     }
 
     mutating func features() throws(FormatError) -> HashedFeatures {
-        let spanCount = try count(max: remaining / 9)
-        var spans: [NamespaceSpan] = []
-        spans.reserveCapacity(spanCount)
-        var total = 0
-        for _ in 0..<spanCount {
-            let key = try u8()
-            let hash = try u32()
-            let count = Int(try u32())
-            guard count <= remaining else { throw FormatError("namespace of \(count) features exceeds what is left") }
-            spans.append(NamespaceSpan(interactionKey: key, namespaceHash: hash, start: Int32(total), count: Int32(count)))
-            total += count
-        }
-        guard try count(max: remaining / 8) == total else { throw FormatError("namespace sizes do not add up") }
-        // Stored little-endian, as the arrays are in memory: copied whole.
-        let indices = copyArray(of: UInt32.self, count: total, from: try take(total * 4))
-        let values = copyArray(of: Float.self, count: total, from: try take(total * 4))
-        return HashedFeatures(spans: spans, indices: indices, values: values)
+        var features = HashedFeatures()
+        try self.features(into: &features)
+        return features
     }
 
     /// Reads features into `features`, reusing its storage.
     mutating func features(into features: inout HashedFeatures) throws(FormatError) {
+        let layout = try featuresLayout()
+        let bytes = self.bytes
+        let total = layout.total
+        features.reload(
+            spanCount: layout.spanCount,
+            span: { index in
+                let offset = layout.spanStart + index * 9
+                return (bytes[offset],
+                        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)),
+                        Int32(truncatingIfNeeded: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 5, as: UInt32.self))))
+            },
+            // Stored little-endian, as the arrays are in memory: copied whole.
+            indices: UnsafeRawBufferPointer(rebasing: bytes[layout.indexStart..<(layout.indexStart + total * 4)]),
+            values: UnsafeRawBufferPointer(rebasing: bytes[(layout.indexStart + total * 4)..<(layout.indexStart + total * 8)]))
+    }
+
+    /// Where the parts of one `features` encoding lie, checked (the namespaces' sizes add up to
+    /// the feature count, everything is in bounds); the reader moves past it.
+    private mutating func featuresLayout() throws(FormatError) -> (spanStart: Int, spanCount: Int, indexStart: Int, total: Int) {
         let spanCount = try count(max: remaining / 9)
         let spanStart = try take(spanCount * 9)
         var total = 0
@@ -177,19 +182,8 @@ struct BinaryReader {
             total += Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: spanStart + index * 9 + 5, as: UInt32.self)))
         }
         guard try count(max: remaining / 8) == total else { throw FormatError("namespace sizes do not add up") }
-        let indexStart = try take(total * 4)
-        let valueStart = try take(total * 4)
-        let bytes = self.bytes
-        features.reload(
-            spanCount: spanCount,
-            span: { index in
-                let offset = spanStart + index * 9
-                return (bytes[offset],
-                        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self)),
-                        Int32(truncatingIfNeeded: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 5, as: UInt32.self))))
-            },
-            indices: UnsafeRawBufferPointer(rebasing: bytes[indexStart..<(indexStart + total * 4)]),
-            values: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<(valueStart + total * 4)]))
+        let indexStart = try take(total * 8)
+        return (spanStart, spanCount, indexStart, total)
     }
 
     /// Checks that one example follows and returns its bytes, without building its arrays.
@@ -198,32 +192,11 @@ struct BinaryReader {
         _ = try u64()  // model version
         let chosen = Int(try u32())
         _ = try f64()  // probability
-        try skipFeatures()
+        _ = try featuresLayout()
         let actionCount = try count(max: remaining)
-        for _ in 0..<actionCount { try skipFeatures() }
+        for _ in 0..<actionCount { _ = try featuresLayout() }
         guard chosen < actionCount else { throw FormatError("chosen action \(chosen) of \(actionCount)") }
         return Array(bytes[start..<offset])
-    }
-
-    /// Checks one `features` encoding and steps over it.
-    private mutating func skipFeatures() throws(FormatError) {
-        let spanCount = try count(max: remaining / 9)
-        let spanStart = try take(spanCount * 9)
-        var total = 0
-        for index in 0..<spanCount {
-            total += Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: spanStart + index * 9 + 5, as: UInt32.self)))
-        }
-        guard try count(max: remaining / 8) == total else { throw FormatError("namespace sizes do not add up") }
-        _ = try take(total * 8)
-    }
-
-    @inline(__always)
-    private func copyArray<Element>(of type: Element.Type, count: Int, from start: Int) -> [Element] {
-        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-            UnsafeMutableRawBufferPointer(buffer).copyMemory(
-                from: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count * MemoryLayout<Element>.stride)]))
-            initialized = count
-        }
     }
 
     mutating func example() throws(FormatError) -> RankedExample {
