@@ -72,6 +72,17 @@ struct ExampleWalker {
         u < a.spans.count ? (a, a.spans[u]) : (s, s.spans[u - a.spans.count])
     }
 
+    /// A run of second-element features for `pair`: where it starts and how long it is, and
+    /// whether it is the first element's own span (a self-interaction starts at the first
+    /// element's position, not the span's).
+    private struct PairRun {
+        var indices: UnsafePointer<UInt32>
+        var values: UnsafePointer<Float>
+        var start: Int
+        var end: Int
+        var isOwnSpan: Bool
+    }
+
     @inline(__always)
     private func pair<K: FeatureKernel>(_ k0: UInt8, _ k1: UInt8, a: FeatureBlock, s: FeatureBlock,
                                         part: WalkPart, kernel: inout K) {
@@ -79,35 +90,47 @@ struct ExampleWalker {
         let total = na + s.spans.count
         let same = k0 == k1
         let prime = FeatureHashing.interactionPrime
-        var u0 = part == .sharedOnly ? na : 0
-        while u0 < total {
-            let (b0, sp0) = span(u0, a, s)
-            if sp0.interactionKey == k0 && sp0.count > 0 {
-                let shared0 = u0 >= na
-                let first1 = max(same ? u0 : 0, part == .sharedOnly ? na : 0)
-                // Interactions touching the action take their second element from it when the
-                // first is shared.
-                let end1 = part == .actionDependent && shared0 ? na : total
-                let start0 = Int(sp0.start)
-                for i in start0..<(start0 + Int(sp0.count)) {
-                    let h0 = prime &* b0.indices[i]
-                    let v0 = b0.values[i]
+        withUnsafeTemporaryAllocation(of: PairRun.self, capacity: total) { runs in
+            var u0 = part == .sharedOnly ? na : 0
+            while u0 < total {
+                let (b0, sp0) = span(u0, a, s)
+                if sp0.interactionKey == k0 && sp0.count > 0 {
+                    let shared0 = u0 >= na
+                    let first1 = max(same ? u0 : 0, part == .sharedOnly ? na : 0)
+                    // Interactions touching the action take their second element from it when
+                    // the first is shared.
+                    let end1 = part == .actionDependent && shared0 ? na : total
+                    // The second elements' spans, found once for all of this span's features
+                    // (visited in the same order as before, so sums are bit-identical).
+                    var runCount = 0
                     var u1 = first1
                     while u1 < end1 {
                         let (b1, sp1) = span(u1, a, s)
                         if sp1.interactionKey == k1 {
-                            let end = Int(sp1.start) + Int(sp1.count)
-                            let j = same && u1 == u0 ? i : Int(sp1.start)
-                            if j < end {
-                                kernel.run(prefix: h0, scale: v0, indices: b1.indices.baseAddress.unsafelyUnwrapped + j,
-                                           values: b1.values.baseAddress.unsafelyUnwrapped + j, count: end - j)
-                            }
+                            runs[runCount] = PairRun(indices: b1.indices.baseAddress.unsafelyUnwrapped,
+                                                     values: b1.values.baseAddress.unsafelyUnwrapped,
+                                                     start: Int(sp1.start), end: Int(sp1.start) + Int(sp1.count),
+                                                     isOwnSpan: same && u1 == u0)
+                            runCount += 1
                         }
                         u1 += 1
                     }
+                    let start0 = Int(sp0.start)
+                    for i in start0..<(start0 + Int(sp0.count)) {
+                        let h0 = prime &* b0.indices[i]
+                        let v0 = b0.values[i]
+                        for r in 0..<runCount {
+                            let run = runs[r]
+                            let j = run.isOwnSpan ? i : run.start
+                            if j < run.end {
+                                kernel.run(prefix: h0, scale: v0, indices: run.indices + j, values: run.values + j,
+                                           count: run.end - j)
+                            }
+                        }
+                    }
                 }
+                u0 += 1
             }
-            u0 += 1
         }
     }
 
