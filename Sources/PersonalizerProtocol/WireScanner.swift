@@ -80,6 +80,14 @@ struct WireScanner {
     /// A base-128 varint of at most `maxBytes` bytes; bits past 64 are dropped, as protobuf-c does.
     @inline(__always)
     private mutating func readVarint(maxBytes: Int) throws(WireError) -> UInt64 {
+        // Tags and lengths of a Rank are nearly all one byte.
+        if position < end {
+            let first = position.load(as: UInt8.self)
+            if first < 0x80 {
+                position += 1
+                return UInt64(first)
+            }
+        }
         var value: UInt64 = 0
         var shift: UInt64 = 0
         for _ in 0..<maxBytes {
