@@ -27,9 +27,13 @@ public enum FrameDisposition {
 /// only for what the socket did not take (copied to `inFlight`, where they live until the write
 /// callback). At most one `uv_write` is in flight.
 ///
+/// Fairness: one read handles at most `framesPerTurn` frames. A client that pipelines more
+/// (thousands of tiny frames in one write) stops being read, and its remaining frames wait for
+/// the loop's next iteration, so every other ready client is served in between.
+///
 /// Lifetime: the connection retains itself while its libuv handle is open (`handle.data`) and
 /// releases that reference in the close callback, after libuv has run any cancelled write callback.
-public final class Connection {
+public final class Connection: NextTurnWork {
     public let id: UInt64
     /// Responses not yet handed to the socket.
     public let output = ByteBuffer(capacity: 16 * 1024)
@@ -42,12 +46,16 @@ public final class Connection {
     private let inFlight = ByteBuffer(capacity: 16 * 1024)
     private let decoder: FrameDecoder
     private unowned let handler: ConnectionHandler
+    private unowned let eventLoop: EventLoop
+    private let framesPerTurn: Int
 
     /// When bytes last arrived (the loop's milliseconds).
     public private(set) var lastReadMilliseconds: UInt64 = 0
     /// Part of a frame has arrived and the rest has not.
-    public var hasPartialFrame: Bool { !input.isEmpty && !isPaused }
+    public var hasPartialFrame: Bool { !input.isEmpty && !isPaused && !isDeferred }
     public private(set) var isPaused = false
+    /// Whole frames are waiting for the loop's next iteration (this turn's budget is spent).
+    public private(set) var isDeferred = false
     public private(set) var isClosed = false
     private var isReading = false
     private var isWriting = false
@@ -69,10 +77,14 @@ public final class Connection {
         return credentials.uid
     }
 
-    init(id: UInt64, loop: EventLoop, decoder: FrameDecoder, handler: ConnectionHandler) throws(TransportError) {
+    init(id: UInt64, loop: EventLoop, decoder: FrameDecoder, framesPerTurn: Int,
+         handler: ConnectionHandler) throws(TransportError) {
+        precondition(framesPerTurn > 0)
         self.id = id
         self.decoder = decoder
         self.handler = handler
+        self.eventLoop = loop
+        self.framesPerTurn = framesPerTurn
         handle = .allocate(capacity: 1)
         writeRequest = .allocate(capacity: 1)
         let status = uv_pipe_init(loop.raw, handle, 0)
@@ -89,7 +101,7 @@ public final class Connection {
     }
 
     func startReading() {
-        guard !isClosed, !isReading, !isPaused, !readingStopped else { return }
+        guard !isClosed, !isReading, !isPaused, !isDeferred, !readingStopped else { return }
         let status = uv_read_start(stream, allocateReadBuffer, connectionDidRead)
         if status < 0 { close(); return }
         isReading = true
@@ -105,15 +117,25 @@ public final class Connection {
     public func stopReading() {
         readingStopped = true
         stopReadingFromPeer()
-        if !isPaused { closeAfterFlush() }
+        if !isPaused, !isDeferred { closeAfterFlush() }
     }
 
     /// Processes frames held back by backpressure, then reads from the peer again.
     public func resume() {
         guard isPaused, !isClosed else { return }
         isPaused = false
+        continueWithHeldFrames()
+    }
+
+    public func runNextTurn() {
+        guard isDeferred, !isClosed else { return }
+        isDeferred = false
+        continueWithHeldFrames()
+    }
+
+    private func continueWithHeldFrames() {
         processInput()
-        if readingStopped, !isPaused { closeAfterFlush() }
+        if readingStopped, !isPaused, !isDeferred { closeAfterFlush() }
         startReading()
     }
 
@@ -136,10 +158,19 @@ public final class Connection {
     }
 
     private func processInput() {
+        var framesLeft = framesPerTurn
         while !isClosed, !isPaused {
             let bytes = input.readableBytes
             switch decoder.decode(bytes) {
             case .frame(let offset, let count):
+                if framesLeft == 0 {
+                    isDeferred = true
+                    stopReadingFromPeer()
+                    eventLoop.runNextTurn(self)
+                    flush()
+                    return
+                }
+                framesLeft -= 1
                 let payload = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
                 switch handler.handleFrame(payload, on: self) {
                 case .consumed:

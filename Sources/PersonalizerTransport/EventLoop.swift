@@ -13,6 +13,11 @@ public final class EventLoop {
     private var signalHandler: ((Int32) -> Void)?
     private var timers: [UnsafeMutablePointer<uv_timer_t>] = []
     private var timerHandlers: [() -> Void] = []
+    /// Runs deferred work at the start of the next iteration, before the loop polls (`uv_idle`:
+    /// while it is active the poll does not block, so new I/O still gets its turn in between).
+    private let nextTurn: UnsafeMutablePointer<uv_idle_t>
+    private var deferred: [NextTurnWork] = []
+    private var running: [NextTurnWork] = []
     private var closed = false
 
     public init() throws(TransportError) {
@@ -20,6 +25,8 @@ public final class EventLoop {
         try UVError.check(uv_loop_init(raw), "initializing the event loop")
         async = .allocate(capacity: 1)
         try UVError.check(uv_async_init(raw, async, eventLoopWoken), "creating the loop's wake-up handle")
+        nextTurn = .allocate(capacity: 1)
+        try UVError.check(uv_idle_init(raw, nextTurn), "creating the loop's next-turn handle")
         raw.pointee.data = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -58,6 +65,23 @@ public final class EventLoop {
         uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
     }
 
+    /// Calls `work.runNextTurn()` at the start of the loop's next iteration. Work that used up its
+    /// share of an iteration (a client with more frames than its budget, a burst of connections)
+    /// continues there, after every other ready client has been served once.
+    public func runNextTurn(_ work: NextTurnWork) {
+        if deferred.isEmpty, running.isEmpty {
+            uv_idle_start(nextTurn, nextTurnArrived)
+        }
+        deferred.append(work)
+    }
+
+    fileprivate func runDeferredWork() {
+        swap(&running, &deferred)
+        for work in running { work.runNextTurn() }
+        running.removeAll(keepingCapacity: true)
+        if deferred.isEmpty { uv_idle_stop(nextTurn) }
+    }
+
     /// Monotonic milliseconds of the loop's current iteration (cheap: cached by libuv).
     public var nowMilliseconds: UInt64 { uv_now(raw) }
 
@@ -73,6 +97,10 @@ public final class EventLoop {
             uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         }
         signalHandles.removeAll()
+        deferred.removeAll()
+        if !uv_is_closing(UnsafeRawPointer(nextTurn).assumingMemoryBound(to: uv_handle_t.self)).toBool {
+            uv_close(UnsafeMutableRawPointer(nextTurn).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
+        }
         if !uv_is_closing(UnsafeRawPointer(async).assumingMemoryBound(to: uv_handle_t.self)).toBool {
             uv_close(UnsafeMutableRawPointer(async).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         }
@@ -101,6 +129,11 @@ extension Int32 {
     fileprivate var toBool: Bool { self != 0 }
 }
 
+/// Work an `EventLoop` continues on its next iteration (see `runNextTurn`).
+public protocol NextTurnWork: AnyObject {
+    func runNextTurn()
+}
+
 /// Wakes an `EventLoop` from any thread (libuv's one thread-safe call). Calls coalesce.
 public struct LoopWaker: @unchecked Sendable {
     fileprivate let async: UnsafeMutablePointer<uv_async_t>
@@ -110,6 +143,11 @@ public struct LoopWaker: @unchecked Sendable {
 private func eventLoopWoken(_ handle: UnsafeMutablePointer<uv_async_t>?) {
     guard let data = handle?.pointee.loop.pointee.data else { return }
     Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runWakeHandlers()
+}
+
+private func nextTurnArrived(_ handle: UnsafeMutablePointer<uv_idle_t>?) {
+    guard let data = handle?.pointee.loop.pointee.data else { return }
+    Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runDeferredWork()
 }
 
 private func timerFired(_ handle: UnsafeMutablePointer<uv_timer_t>?) {

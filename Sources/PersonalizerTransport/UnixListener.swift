@@ -4,7 +4,13 @@ import Glibc
 #endif
 
 /// Listens on a Unix domain socket path and hands each accepted connection to `handler`.
-public final class UnixListener {
+///
+/// Fairness: one iteration of the loop accepts at most `acceptsPerTurn` connections. libuv
+/// accepts every pending connection in one go unless the callback leaves one unaccepted, in which
+/// case it keeps that one and stops watching the socket until `uv_accept`; a flood of connections
+/// therefore waits in the kernel's backlog, a batch per iteration, while the clients already
+/// connected go on being served.
+public final class UnixListener: NextTurnWork {
     public let path: String
     private let loop: EventLoop
     private let handle: UnsafeMutablePointer<uv_pipe_t>
@@ -12,6 +18,13 @@ public final class UnixListener {
     private unowned let handler: ConnectionHandler
     private var nextConnectionID: UInt64 = 1
     private var open = true
+    private let acceptsPerTurn: Int
+    private let backlog: Int32
+    private let framesPerTurn: Int
+    private var acceptedThisTurn = 0
+    /// Runs after this iteration's poll to start the next iteration's count of accepts.
+    private let turnEnd: UnsafeMutablePointer<uv_check_t>
+    private var isWaitingForNextTurn = false
     /// Called for each accepted connection; it calls `connection.start()` to begin reading, or
     /// refuses the connection. Without it every connection starts reading.
     public var onAccept: ((Connection) -> Void)?
@@ -20,21 +33,33 @@ public final class UnixListener {
     /// server on the same path is an error, as is a path too long for `sun_path`.
     /// - Parameter mode: the socket file's permissions (0600: only this user may connect). The
     ///   file is created with them, never wider, even for a moment.
+    /// - Parameters:
+    ///   - acceptsPerTurn: connections accepted per iteration of the loop at most.
+    ///   - framesPerTurn: frames one connection may have handled per read at most.
     public init(loop: EventLoop, path: String, maxFrameBytes: Int, handler: ConnectionHandler,
-                mode: mode_t = 0o600, backlog: Int32 = 511) throws(TransportError) {
+                mode: mode_t = 0o600, backlog: Int32 = 511,
+                acceptsPerTurn: Int = 16, framesPerTurn: Int = 32) throws(TransportError) {
+        precondition(acceptsPerTurn > 0 && framesPerTurn > 0)
         self.path = path
         self.loop = loop
         self.decoder = FrameDecoder(maxFrameBytes: maxFrameBytes)
         self.handler = handler
+        self.acceptsPerTurn = acceptsPerTurn
+        self.backlog = backlog
+        self.framesPerTurn = framesPerTurn
         try Self.checkPathLength(path)
         try Self.removeStaleSocket(at: path)
+        turnEnd = .allocate(capacity: 1)
+        uv_check_init(loop.raw, turnEnd)
         handle = .allocate(capacity: 1)
         let status = uv_pipe_init(loop.raw, handle, 0)
         guard status == 0 else {
             handle.deallocate()
+            uv_close(UnsafeMutableRawPointer(turnEnd).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
             throw TransportError("creating the listening socket", UVError(status))
         }
         handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        turnEnd.pointee.data = handle.pointee.data
         let previousMask = umask(~mode & 0o777)
         let bound = uv_pipe_bind(handle, path)
         umask(previousMask)
@@ -46,7 +71,7 @@ public final class UnixListener {
             closeHandle(unlink: false)
             throw TransportError("binding \(path)", UVError(bound))
         }
-        let listening = uv_listen(stream, backlog, connectionArrived)
+        let listening = uv_listen(stream, backlog, listenerHasConnection)
         if listening < 0 {
             closeHandle(unlink: true)
             throw TransportError("listening on \(path)", UVError(listening))
@@ -65,21 +90,53 @@ public final class UnixListener {
 
     private func closeHandle(unlink removeFile: Bool) {
         open = false
+        uv_close(UnsafeMutableRawPointer(turnEnd).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         if removeFile { unlink(path) }
     }
 
-    fileprivate func accept() {
+    /// libuv holds one accepted connection and calls this; leaving it unaccepted pauses the socket.
+    fileprivate func connectionArrived() {
         guard open else { return }
+        if acceptedThisTurn == acceptsPerTurn {
+            isWaitingForNextTurn = true
+            loop.runNextTurn(self)
+            return
+        }
+        if acceptedThisTurn == 0 { uv_check_start(turnEnd, acceptTurnEnded) }
+        acceptedThisTurn += 1
+        accept()
+    }
+
+    fileprivate func startNextTurn() {
+        acceptedThisTurn = 0
+        uv_check_stop(turnEnd)
+    }
+
+    /// Takes the connection libuv held back, which watches the socket again.
+    public func runNextTurn() {
+        guard isWaitingForNextTurn else { return }
+        isWaitingForNextTurn = false
+        guard open else { return }
+        if acceptedThisTurn == 0 { uv_check_start(turnEnd, acceptTurnEnded) }
+        acceptedThisTurn += 1
+        accept()
+    }
+
+    private func accept() {
         let connection: Connection
         do {
-            connection = try Connection(id: nextConnectionID, loop: loop, decoder: decoder, handler: handler)
+            connection = try Connection(id: nextConnectionID, loop: loop, decoder: decoder,
+                                        framesPerTurn: framesPerTurn, handler: handler)
         } catch {
             return
         }
         nextConnectionID += 1
         if uv_accept(stream, connection.stream) != 0 {
             connection.close()
+            // libuv dropped that connection and, outside its callback, would not watch the
+            // socket again by itself; listening again does (harmless inside the callback).
+            uv_listen(stream, backlog, listenerHasConnection)
             return
         }
         // The handler may refuse it (closing it after an error frame); otherwise it reads.
@@ -129,7 +186,12 @@ public final class UnixListener {
     }
 }
 
-private func connectionArrived(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
+private func listenerHasConnection(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
     guard status == 0, let data = server?.pointee.data else { return }
-    Unmanaged<UnixListener>.fromOpaque(data).takeUnretainedValue().accept()
+    Unmanaged<UnixListener>.fromOpaque(data).takeUnretainedValue().connectionArrived()
+}
+
+private func acceptTurnEnded(_ handle: UnsafeMutablePointer<uv_check_t>?) {
+    guard let data = handle?.pointee.data else { return }
+    Unmanaged<UnixListener>.fromOpaque(data).takeUnretainedValue().startNextTurn()
 }
