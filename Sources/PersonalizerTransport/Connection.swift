@@ -274,8 +274,8 @@ public final class Connection: NextTurnWork {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
-        isReading = false
-        uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), connectionClosed)
+        stopReadingFromPeer()
+        eventLoop.close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), then: connectionClosed)
     }
 
     fileprivate func finishClose() {

@@ -18,6 +18,7 @@ public final class EventLoop {
     private let nextTurn: UnsafeMutablePointer<uv_idle_t>
     private var deferred: [NextTurnWork] = []
     private var running: [NextTurnWork] = []
+    private lazy var closer = HandleCloser(loop: self)
     private var closed = false
 
     public init() throws(TransportError) {
@@ -82,6 +83,14 @@ public final class EventLoop {
         if deferred.isEmpty { uv_idle_stop(nextTurn) }
     }
 
+    /// Closes a connection's handle: at once while fewer than `HandleCloser.closesPerTurn` were
+    /// closed in this iteration, else in a later one. Closing costs two system calls (leaving
+    /// epoll, closing the socket); when hundreds of clients hang up together, the clients still
+    /// connected are answered in between.
+    func close(_ handle: UnsafeMutablePointer<uv_handle_t>, then callback: @escaping uv_close_cb) {
+        closer.close(handle, then: callback)
+    }
+
     /// Monotonic milliseconds of the loop's current iteration (cheap: cached by libuv).
     public var nowMilliseconds: UInt64 { uv_now(raw) }
 
@@ -97,6 +106,7 @@ public final class EventLoop {
             uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         }
         signalHandles.removeAll()
+        closer.closeEverythingNow()
         deferred.removeAll()
         if !uv_is_closing(UnsafeRawPointer(nextTurn).assumingMemoryBound(to: uv_handle_t.self)).toBool {
             uv_close(UnsafeMutableRawPointer(nextTurn).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
@@ -132,6 +142,64 @@ extension Int32 {
 /// Work an `EventLoop` continues on its next iteration (see `runNextTurn`).
 public protocol NextTurnWork: AnyObject {
     func runNextTurn()
+}
+
+/// Closes handles, at most `closesPerTurn` per iteration of the loop; the rest wait in order.
+private final class HandleCloser: NextTurnWork {
+    static let closesPerTurn = 32
+    private unowned let loop: EventLoop
+    private var closedThisTurn = 0
+    private var waiting: [(handle: UnsafeMutablePointer<uv_handle_t>, callback: uv_close_cb)] = []
+    private var nextWaiting = 0
+    private var isScheduled = false
+    /// Once the loop is shutting down there are no iterations to spread closes over.
+    private var closesAtOnce = false
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    func closeEverythingNow() {
+        closesAtOnce = true
+        for (handle, callback) in waiting[nextWaiting...] { uv_close(handle, callback) }
+        waiting.removeAll()
+        nextWaiting = 0
+    }
+
+    func close(_ handle: UnsafeMutablePointer<uv_handle_t>, then callback: @escaping uv_close_cb) {
+        if closesAtOnce {
+            uv_close(handle, callback)
+            return
+        }
+        if closedThisTurn < Self.closesPerTurn, nextWaiting == waiting.count {
+            closedThisTurn += 1
+            uv_close(handle, callback)
+        } else {
+            waiting.append((handle, callback))
+        }
+        scheduleTurnEnd()
+    }
+
+    /// The count starts again in the next iteration, which also closes what waits.
+    private func scheduleTurnEnd() {
+        guard !isScheduled else { return }
+        isScheduled = true
+        loop.runNextTurn(self)
+    }
+
+    func runNextTurn() {
+        isScheduled = false
+        closedThisTurn = 0
+        while closedThisTurn < Self.closesPerTurn, nextWaiting < waiting.count {
+            let (handle, callback) = waiting[nextWaiting]
+            nextWaiting += 1
+            closedThisTurn += 1
+            uv_close(handle, callback)
+        }
+        if nextWaiting == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            nextWaiting = 0
+        }
+        if closedThisTurn > 0 { scheduleTurnEnd() }
+    }
 }
 
 /// Wakes an `EventLoop` from any thread (libuv's one thread-safe call). Calls coalesce.

@@ -49,6 +49,21 @@ final class FairnessTests: XCTestCase {
         XCTAssertEqual(try receive(5, from: client), frame([0x01]))
         for descriptor in flood + [client] { close(descriptor) }
     }
+
+    func testAMassDisconnectIsClosedInBatches() throws {
+        let harness = try EchoHarness(framesPerTurn: 32, acceptsPerTurn: 16)
+        let clients = try (0..<100).map { _ in try harness.connect() }
+        harness.onAllAccepted(100) { connections in
+            for connection in connections { connection.close() }
+        }
+        harness.run(untilFrames: 0, accepted: 100, closed: 100)
+
+        XCTAssertEqual(harness.handler.closes.count, 100, "every connection is closed in the end")
+        let perTurn = Dictionary(grouping: harness.handler.closes, by: { $0 }).mapValues(\.count)
+        XCTAssertLessThanOrEqual(perTurn.values.max() ?? 0, 32, "no iteration closes more than the budget")
+        XCTAssertGreaterThanOrEqual(perTurn.count, 4)
+        for descriptor in clients { close(descriptor) }
+    }
 }
 
 private func frame(_ payload: [UInt8]) -> [UInt8] {
@@ -78,6 +93,9 @@ private func receive(_ count: Int, from descriptor: Int32) throws -> [UInt8] {
 /// Answers every frame with the same frame and records which iteration of the loop handled it.
 private final class EchoHandler: ConnectionHandler {
     var frames: [(connection: UInt64, turn: Int)] = []
+    /// The iteration each connection finished closing in.
+    var closes: [Int] = []
+    var onClose: () -> Void = {}
     var turn = 0
     var onFrame: () -> Void = {}
 
@@ -90,7 +108,10 @@ private final class EchoHandler: ConnectionHandler {
     }
 
     func frameTooLarge(length: UInt64, on connection: Connection) {}
-    func connectionDidClose(_ connection: Connection) {}
+    func connectionDidClose(_ connection: Connection) {
+        closes.append(turn)
+        onClose()
+    }
 }
 
 /// Counts the loop's iterations: it runs at the start of each one and asks for the next.
@@ -119,6 +140,7 @@ private final class EchoHarness {
     /// The iteration of each accept, in order.
     private(set) var accepts: [Int] = []
     private(set) var acceptsBeforeFirstFrame: Int?
+    private var allAccepted: (count: Int, action: ([Connection]) -> Void)?
 
     init(framesPerTurn: Int, acceptsPerTurn: Int) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pz-fair-\(UUID().uuidString.prefix(8))").path
@@ -155,9 +177,14 @@ private final class EchoHarness {
         return descriptor
     }
 
-    /// Runs the loop until `frames` frames were handled and `accepted` connections accepted (or
-    /// ten seconds passed), then closes everything once the answers are sent.
-    func run(untilFrames frames: Int, accepted: Int = 0) {
+    /// Runs `action` once `count` connections have been accepted.
+    func onAllAccepted(_ count: Int, _ action: @escaping ([Connection]) -> Void) {
+        allAccepted = (count, action)
+    }
+
+    /// Runs the loop until `frames` frames were handled, `accepted` connections accepted and
+    /// `closed` closed (or ten seconds passed), then closes everything once the answers are sent.
+    func run(untilFrames frames: Int, accepted: Int = 0, closed: Int = 0) {
         let counter = IterationCounter(loop: loop, handler: handler)
         loop.runNextTurn(counter)
         var finished = false
@@ -171,12 +198,14 @@ private final class EchoHarness {
         }
         let check = { [unowned self] in
             if acceptsBeforeFirstFrame == nil, !handler.frames.isEmpty { acceptsBeforeFirstFrame = accepts.count }
-            if handler.frames.count >= frames, accepts.count >= accepted { finish() }
+            if handler.frames.count >= frames, accepts.count >= accepted, handler.closes.count >= closed { finish() }
         }
         handler.onFrame = check
+        handler.onClose = check
         let previous = listener.onAccept
-        listener.onAccept = { connection in
+        listener.onAccept = { [unowned self] connection in
             previous?(connection)
+            if let allAccepted, accepts.count == allAccepted.count { allAccepted.action(connections) }
             check()
         }
         try? loop.every(milliseconds: 10_000) {
