@@ -139,16 +139,36 @@ public final class Connection: NextTurnWork {
         startReading()
     }
 
+    /// Where the next read goes: the loop's shared read buffer when this connection holds no
+    /// bytes (frames are then handled straight from it, and only what is left over is copied
+    /// here), else the end of its own input. So a read that brings whole frames, or only the end
+    /// of the stream, needs no buffer of the connection's own.
     fileprivate func readBuffer() -> uv_buf_t {
-        let region = input.reserveWritable(Self.readChunk)
+        let region: UnsafeMutableRawBufferPointer
+        if input.isEmpty {
+            region = eventLoop.sharedReadBuffer
+            isReadingIntoSharedBuffer = true
+        } else {
+            region = input.reserveWritable(Self.readChunk)
+            isReadingIntoSharedBuffer = false
+        }
         return uv_buf_init(region.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(region.count))
     }
+
+    private var isReadingIntoSharedBuffer = false
 
     fileprivate func didRead(_ count: Int) {
         if count > 0 {
             lastReadMilliseconds = uv_now(handle.pointee.loop)
-            input.commitWritten(count)
-            processInput()
+            if isReadingIntoSharedBuffer {
+                let bytes = UnsafeRawBufferPointer(rebasing: eventLoop.sharedReadBuffer[0..<count])
+                let used = handleFrames(in: bytes)
+                // A partial frame, or frames held for later: they outlive this read.
+                if used < count, !isClosed { input.append(UnsafeRawBufferPointer(rebasing: bytes[used...])) }
+            } else {
+                input.commitWritten(count)
+                processInput()
+            }
         } else if count < 0 {
             // End of stream or a reset: answer what was read completely, then close.
             stopReadingFromPeer()
@@ -158,40 +178,49 @@ public final class Connection: NextTurnWork {
     }
 
     private func processInput() {
+        let used = handleFrames(in: input.readableBytes)
+        input.consume(used)
+    }
+
+    /// Hands the whole frames at the start of `bytes` to the handler, up to this turn's budget,
+    /// then sends the answers. Returns how many bytes are done with (all of them after an
+    /// oversized frame, which ends the connection).
+    private func handleFrames(in bytes: UnsafeRawBufferPointer) -> Int {
+        var used = 0
         var framesLeft = framesPerTurn
         while !isClosed, !isPaused {
-            let bytes = input.readableBytes
-            switch decoder.decode(bytes) {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
+            switch decoder.decode(rest) {
             case .frame(let offset, let count):
                 if framesLeft == 0 {
                     isDeferred = true
                     stopReadingFromPeer()
                     eventLoop.runNextTurn(self)
                     flush()
-                    return
+                    return used
                 }
                 framesLeft -= 1
-                let payload = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+                let payload = UnsafeRawBufferPointer(rebasing: rest[offset..<(offset + count)])
                 switch handler.handleFrame(payload, on: self) {
                 case .consumed:
-                    input.consume(offset + count)
+                    used += offset + count
                 case .retryLater:
                     isPaused = true
                     stopReadingFromPeer()
                 }
             case .needMoreBytes:
                 flush()
-                return
+                return used
             case .tooLarge(let length):
                 handler.frameTooLarge(length: length, on: self)
-                input.clear()
                 stopReadingFromPeer()
                 readingStopped = true
                 closeAfterFlush()
-                return
+                return bytes.count
             }
         }
         flush()
+        return used
     }
 
     /// Output bytes may be sent up to this stream position (see `outputPosition`), or all of

@@ -19,6 +19,9 @@ public final class EventLoop {
     private var deferred: [NextTurnWork] = []
     private var running: [NextTurnWork] = []
     private lazy var closer = HandleCloser(loop: self)
+    /// Every connection reads into this when it holds no bytes of its own (see `Connection`):
+    /// one read callback runs at a time, and nothing of it is kept after the callback.
+    let sharedReadBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Connection.readChunk, alignment: 16)
     private var closed = false
 
     public init() throws(TransportError) {
@@ -34,6 +37,7 @@ public final class EventLoop {
     deinit {
         precondition(closed, "EventLoop released without close()")
         raw.deallocate()
+        sharedReadBuffer.deallocate()
     }
 
     /// A handle other threads may use to make the loop run its wake handlers.

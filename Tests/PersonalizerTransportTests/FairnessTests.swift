@@ -50,6 +50,30 @@ final class FairnessTests: XCTestCase {
         for descriptor in flood + [client] { close(descriptor) }
     }
 
+    /// Frames split over many reads: the bytes of a partial frame move from the loop's shared
+    /// read buffer to the connection's own, and the frame is answered once it is whole.
+    func testFramesSplitAcrossReadsAreReassembled() throws {
+        let harness = try EchoHarness(framesPerTurn: 32, acceptsPerTurn: 16)
+        let client = try harness.connect()
+        let frames = (0..<40).map { index in frame((0..<(index * 37 % 300)).map { UInt8(truncatingIfNeeded: $0 &+ index) }) }
+        let stream = frames.flatMap { $0 }
+        let writer = Thread {
+            var offset = 0
+            var size = 1
+            while offset < stream.count {
+                let end = min(stream.count, offset + size)
+                try? send(Array(stream[offset..<end]), to: client)
+                offset = end
+                size = size % 97 + 3  // chunks from 1 to 99 bytes, cutting headers and payloads
+                usleep(200)
+            }
+        }
+        writer.start()
+        harness.run(untilFrames: frames.count)
+        XCTAssertEqual(try receive(stream.count, from: client), stream)
+        close(client)
+    }
+
     func testAMassDisconnectIsClosedInBatches() throws {
         let harness = try EchoHarness(framesPerTurn: 32, acceptsPerTurn: 16)
         let clients = try (0..<100).map { _ in try harness.connect() }

@@ -1,7 +1,9 @@
 """Soak: well-behaved load keeps being served while other clients misbehave.
 
 Runs the same open-loop Rank+Reward load (personalizer-load) against one release personalizerd in
-alternating windows: alone (clean), then next to misbehaving clients, for several rounds —
+alternating windows, for several rounds: alone (clean); while misbehaving clients pester a second
+server on the same machine (elsewhere: the machine's share of any slowdown); and next to the
+misbehaving clients on the same server (misbehaving). The misbehaving clients are —
   - fuzzers: connections sending random bytes, random frames, garbage protobuf and oversized
     length prefixes;
   - stallers: connections that send half a frame and go quiet (closed by the partial-frame timeout);
@@ -38,6 +40,10 @@ RATE = int(os.environ.get("SOAK_RATE", "2000"))
 # CPU without touching the server, to tell the server's share of a slowdown from the machine's.
 KINDS = os.environ.get("SOAK_KINDS", "fuzz,stall,flood,never-read")
 RESULTS = os.path.join(ROOT, "bench/results")
+# Each round runs these windows in turn. "elsewhere" aims the same misbehaving clients at a second
+# server on the same machine: what the well-behaved clients lose to the machine being busy, apart
+# from what the server they use loses to handling the misbehaviour.
+WINDOWS = ("clean", "elsewhere", "misbehaving")
 CONFIG = {
     "loops": {"default": {"rewardWaitTimeSeconds": 0.5, "modelUpdateIntervalSeconds": 1}},
     "limits": {"maxConnections": 512, "partialFrameTimeoutSeconds": 1, "maxBufferedOutputBytes": 262144},
@@ -202,9 +208,9 @@ def well_behaved(path, misbehavior):
     return json.loads(out)
 
 
-def window(server, path, errors, misbehave):
-    """One window of well-behaved load, alone or next to misbehaving clients."""
-    misbehavior = Misbehavior(path) if misbehave else None
+def window(server, path, errors, target):
+    """One window of well-behaved load on `path`; misbehaving clients, if any, pester `target`."""
+    misbehavior = Misbehavior(target) if target else None
     try:
         summary = well_behaved(path, misbehavior)
     finally:
@@ -224,53 +230,58 @@ def median(values):
 
 def row(name, summary):
     latency = summary["latency_us"]
-    return f"{name:16}{latency['p50']:10.0f}{latency['p99']:10.0f}{latency['p999']:10.0f}{summary['errors']:8}"
+    return f"{name:18}{latency['p50']:10.0f}{latency['p99']:10.0f}{latency['p999']:10.0f}{summary['errors']:8}"
 
 
 def main():
     if ROUNDS < 1:
         raise SystemExit(f"SOAK_ROUNDS must be at least 1 (got {ROUNDS})")
     Misbehavior("")  # checks SOAK_KINDS before the first run
-    clean_runs, noisy_runs, counts = [], [], {}
-    with tempfile.TemporaryDirectory(prefix="pz-soak-") as directory:
-        server, path, errors = start_server(directory)
+    runs = {kind: [] for kind in WINDOWS}
+    counts = {}
+    with tempfile.TemporaryDirectory(prefix="pz-soak-") as served, \
+            tempfile.TemporaryDirectory(prefix="pz-soak-other-") as other:
+        server, path, errors = start_server(served)
+        bystander, bystander_path, bystander_errors = start_server(other)
+        targets = {"clean": None, "elsewhere": bystander_path, "misbehaving": path}
         try:
             for number in range(1, ROUNDS + 1):
-                clean, _ = window(server, path, errors, False)
-                print(f"round {number} clean: p99 {clean['latency_us']['p99']:.0f} us, errors {clean['errors']}",
-                      file=sys.stderr)
-                noisy, round_counts = window(server, path, errors, True)
-                print(f"round {number} misbehaving: p99 {noisy['latency_us']['p99']:.0f} us, "
-                      f"errors {noisy['errors']}", file=sys.stderr)
-                clean_runs.append(clean)
-                noisy_runs.append(noisy)
-                for key, value in round_counts.items():
-                    counts[key] = counts.get(key, 0) + value
+                for kind in WINDOWS:
+                    summary, window_counts = window(server, path, errors, targets[kind])
+                    print(f"round {number} {kind}: p99 {summary['latency_us']['p99']:.0f} us, "
+                          f"errors {summary['errors']}", file=sys.stderr)
+                    runs[kind].append(summary)
+                    if kind == "misbehaving":
+                        for key, value in window_counts.items():
+                            counts[key] = counts.get(key, 0) + value
         finally:
-            server.send_signal(signal.SIGTERM)
-            code = server.wait(timeout=30)
-        if code != 0:
-            raise SystemExit(f"personalizerd exited {code}: {server_errors(errors)}")
-    clean_p99 = median([r["latency_us"]["p99"] for r in clean_runs])
-    noisy_p99 = median([r["latency_us"]["p99"] for r in noisy_runs])
-    ratio = noisy_p99 / clean_p99
-    errors = sum(r["errors"] for r in clean_runs + noisy_runs)
-    lines = [f"Soak: open-loop Rank+Reward at {RATE} calls/s on 2 connections to one server, {ROUNDS} rounds "
-             f"of {DURATION:g} s clean + {DURATION:g} s misbehaving ({KINDS})",
-             f"{'run':16}{'p50 us':>10}{'p99 us':>10}{'p99.9 us':>10}{'errors':>8}"]
-    for number, (clean, noisy) in enumerate(zip(clean_runs, noisy_runs), 1):
-        lines += [row(f"{number} clean", clean), row(f"{number} misbehaving", noisy)]
-    lines += [f"median p99: clean {clean_p99:.0f} us, misbehaving {noisy_p99:.0f} us",
+            for process in (server, bystander):
+                process.send_signal(signal.SIGTERM)
+            codes = [process.wait(timeout=30) for process in (server, bystander)]
+        if codes != [0, 0]:
+            raise SystemExit(f"personalizerd exited {codes}: {server_errors(errors)}{server_errors(bystander_errors)}")
+    p99 = {kind: median([r["latency_us"]["p99"] for r in runs[kind]]) for kind in WINDOWS}
+    ratio = p99["misbehaving"] / p99["clean"]
+    errors = sum(r["errors"] for kind in WINDOWS for r in runs[kind])
+    lines = [f"Soak: open-loop Rank+Reward at {RATE} calls/s on 2 connections to one server; {ROUNDS} rounds of "
+             f"{DURATION:g} s windows: clean, elsewhere, misbehaving ({KINDS})",
+             f"{'window':18}{'p50 us':>10}{'p99 us':>10}{'p99.9 us':>10}{'errors':>8}"]
+    for number in range(ROUNDS):
+        lines += [row(f"{number + 1} {kind}", runs[kind][number]) for kind in WINDOWS]
+    lines += ["median p99: " + ", ".join(f"{kind} {p99[kind]:.0f} us" for kind in WINDOWS),
               f"p99 ratio misbehaving / clean (medians): {ratio:.2f} (target <= 2)",
+              f"  of which the machine (misbehaving clients on another server, elsewhere / clean): "
+              f"{p99['elsewhere'] / p99['clean']:.2f}",
+              f"  and this server's handling of them (misbehaving / elsewhere): {p99['misbehaving'] / p99['elsewhere']:.2f}",
               f"errors seen by well-behaved clients: {errors}",
-              "misbehaving clients: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
+              "misbehaving clients (misbehaving windows): " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     table = "\n".join(lines)
     print(table)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "soak.json"), "w") as f:
-        json.dump({"clean": clean_runs, "misbehaving": noisy_runs, "median_p99_us": {"clean": clean_p99,
-                   "misbehaving": noisy_p99}, "p99_ratio": ratio, "errors": errors, "misbehaviour": counts,
-                   "kinds": KINDS, "rate": RATE, "rounds": ROUNDS, "duration_seconds": DURATION}, f, indent=2)
+        json.dump({"windows": runs, "median_p99_us": p99, "p99_ratio": ratio, "errors": errors,
+                   "misbehaviour": counts, "kinds": KINDS, "rate": RATE, "rounds": ROUNDS,
+                   "duration_seconds": DURATION}, f, indent=2)
     with open(os.path.join(RESULTS, "soak.txt"), "w") as f:
         f.write(table + "\n")
     sys.exit(1 if errors != 0 or ratio > 2 else 0)
