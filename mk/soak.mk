@@ -1,7 +1,7 @@
 # Soak: well-behaved load next to fuzzed frames, stalled clients, connection floods and readers
-# that never read; fails if the well-behaved clients see an error or their p99 passes 2x the
-# clean run's.
-#   make soak        SOAK_ROUNDS (default 3), SOAK_DURATION (s per run, default 30),
+# that never read; fails if the well-behaved clients see an error or the median of their p99s
+# passes 2x the median of the clean windows' p99s.
+#   make soak        SOAK_ROUNDS (default 6), SOAK_DURATION (s per window, default 10),
 #                    SOAK_RATE (calls/s, default 2000), SOAK_KINDS (fuzz,stall,flood,never-read)
 
 .PHONY: soak
