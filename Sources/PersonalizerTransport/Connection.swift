@@ -47,6 +47,8 @@ public final class Connection: NextTurnWork {
     private let decoder: FrameDecoder
     private unowned let handler: ConnectionHandler
     private unowned let eventLoop: EventLoop
+    /// The loop's `sharedReadBuffer`, kept here so a read touches no reference count.
+    private let sharedReadBuffer: UnsafeMutableRawBufferPointer
     private let framesPerTurn: Int
 
     /// When bytes last arrived (the loop's milliseconds).
@@ -84,6 +86,7 @@ public final class Connection: NextTurnWork {
         self.decoder = decoder
         self.handler = handler
         self.eventLoop = loop
+        self.sharedReadBuffer = loop.sharedReadBuffer
         self.framesPerTurn = framesPerTurn
         handle = .allocate(capacity: 1)
         writeRequest = .allocate(capacity: 1)
@@ -146,7 +149,7 @@ public final class Connection: NextTurnWork {
     fileprivate func readBuffer() -> uv_buf_t {
         let region: UnsafeMutableRawBufferPointer
         if input.isEmpty {
-            region = eventLoop.sharedReadBuffer
+            region = sharedReadBuffer
             isReadingIntoSharedBuffer = true
         } else {
             region = input.reserveWritable(Self.readChunk)
@@ -161,7 +164,7 @@ public final class Connection: NextTurnWork {
         if count > 0 {
             lastReadMilliseconds = uv_now(handle.pointee.loop)
             if isReadingIntoSharedBuffer {
-                let bytes = UnsafeRawBufferPointer(rebasing: eventLoop.sharedReadBuffer[0..<count])
+                let bytes = UnsafeRawBufferPointer(rebasing: sharedReadBuffer[0..<count])
                 let used = handleFrames(in: bytes)
                 // A partial frame, or frames held for later: they outlive this read.
                 if used < count, !isClosed { input.append(UnsafeRawBufferPointer(rebasing: bytes[used...])) }

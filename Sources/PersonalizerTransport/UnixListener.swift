@@ -31,9 +31,9 @@ public final class UnixListener: NextTurnWork {
 
     /// Binds and listens. A socket file left by a server that is gone is replaced; a live
     /// server on the same path is an error, as is a path too long for `sun_path`.
-    /// - Parameter mode: the socket file's permissions (0600: only this user may connect). The
-    ///   file is created with them, never wider, even for a moment.
     /// - Parameters:
+    ///   - mode: the socket file's permissions (0600: only this user may connect). The file is
+    ///     created with them, never wider, even for a moment.
     ///   - acceptsPerTurn: connections accepted per iteration of the loop at most.
     ///   - framesPerTurn: frames one connection may have handled per read at most.
     public init(loop: EventLoop, path: String, maxFrameBytes: Int, handler: ConnectionHandler,
@@ -103,9 +103,7 @@ public final class UnixListener: NextTurnWork {
             loop.runNextTurn(self)
             return
         }
-        if acceptedThisTurn == 0 { uv_check_start(turnEnd, acceptTurnEnded) }
-        acceptedThisTurn += 1
-        accept()
+        acceptCountingTurn()
     }
 
     fileprivate func startNextTurn() {
@@ -118,6 +116,10 @@ public final class UnixListener: NextTurnWork {
         guard isWaitingForNextTurn else { return }
         isWaitingForNextTurn = false
         guard open else { return }
+        acceptCountingTurn()
+    }
+
+    private func acceptCountingTurn() {
         if acceptedThisTurn == 0 { uv_check_start(turnEnd, acceptTurnEnded) }
         acceptedThisTurn += 1
         accept()
