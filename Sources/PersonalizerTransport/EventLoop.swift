@@ -23,6 +23,7 @@ public final class EventLoop {
     /// one read callback runs at a time, and nothing of it is kept after the callback.
     let sharedReadBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Connection.readChunk, alignment: 16)
     private var closed = false
+    private var handlesClosed = false
 
     public init() throws(TransportError) {
         raw = .allocate(capacity: 1)
@@ -74,6 +75,8 @@ public final class EventLoop {
     /// share of an iteration (a client with more frames than its budget, a burst of connections)
     /// continues there, after every other ready client has been served once.
     public func runNextTurn(_ work: NextTurnWork) {
+        // After `closeLoopHandles()` there is no next iteration (and the handle is going away).
+        guard !handlesClosed else { return }
         if deferred.isEmpty, running.isEmpty {
             uv_idle_start(nextTurn, nextTurnArrived)
         }
@@ -110,6 +113,7 @@ public final class EventLoop {
             uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         }
         signalHandles.removeAll()
+        handlesClosed = true
         closer.closeEverythingNow()
         deferred.removeAll()
         if !uv_is_closing(UnsafeRawPointer(nextTurn).assumingMemoryBound(to: uv_handle_t.self)).toBool {
