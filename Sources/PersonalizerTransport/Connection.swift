@@ -147,23 +147,14 @@ public final class Connection: NextTurnWork {
     /// here), else the end of its own input. So a read that brings whole frames, or only the end
     /// of the stream, needs no buffer of the connection's own.
     fileprivate func readBuffer() -> uv_buf_t {
-        let region: UnsafeMutableRawBufferPointer
-        if input.isEmpty {
-            region = sharedReadBuffer
-            isReadingIntoSharedBuffer = true
-        } else {
-            region = input.reserveWritable(Self.readChunk)
-            isReadingIntoSharedBuffer = false
-        }
+        let region = input.isEmpty ? sharedReadBuffer : input.reserveWritable(Self.readChunk)
         return uv_buf_init(region.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(region.count))
     }
-
-    private var isReadingIntoSharedBuffer = false
 
     fileprivate func didRead(_ count: Int) {
         if count > 0 {
             lastReadMilliseconds = uv_now(handle.pointee.loop)
-            if isReadingIntoSharedBuffer {
+            if input.isEmpty {  // the read went into the shared buffer (see `readBuffer`)
                 let bytes = UnsafeRawBufferPointer(rebasing: sharedReadBuffer[0..<count])
                 let used = handleFrames(in: bytes)
                 // A partial frame, or frames held for later: they outlive this read.

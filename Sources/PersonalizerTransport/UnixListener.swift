@@ -22,9 +22,10 @@ public final class UnixListener: NextTurnWork {
     private let backlog: Int32
     private let framesPerTurn: Int
     private var acceptedThisTurn = 0
-    /// Runs after this iteration's poll to start the next iteration's count of accepts.
-    private let turnEnd: UnsafeMutablePointer<uv_check_t>
-    private var isWaitingForNextTurn = false
+    /// The next iteration is asked for: it starts the count again.
+    private var isScheduled = false
+    /// libuv holds a connection left unaccepted, and does not watch the socket until it is taken.
+    private var isHoldingConnection = false
     /// Called for each accepted connection; it calls `connection.start()` to begin reading, or
     /// refuses the connection. Without it every connection starts reading.
     public var onAccept: ((Connection) -> Void)?
@@ -49,17 +50,13 @@ public final class UnixListener: NextTurnWork {
         self.framesPerTurn = framesPerTurn
         try Self.checkPathLength(path)
         try Self.removeStaleSocket(at: path)
-        turnEnd = .allocate(capacity: 1)
-        uv_check_init(loop.raw, turnEnd)
         handle = .allocate(capacity: 1)
         let status = uv_pipe_init(loop.raw, handle, 0)
         guard status == 0 else {
             handle.deallocate()
-            uv_close(UnsafeMutableRawPointer(turnEnd).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
             throw TransportError("creating the listening socket", UVError(status))
         }
         handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        turnEnd.pointee.data = handle.pointee.data
         let previousMask = umask(~mode & 0o777)
         let bound = uv_pipe_bind(handle, path)
         umask(previousMask)
@@ -90,7 +87,6 @@ public final class UnixListener: NextTurnWork {
 
     private func closeHandle(unlink removeFile: Bool) {
         open = false
-        uv_close(UnsafeMutableRawPointer(turnEnd).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         if removeFile { unlink(path) }
     }
@@ -99,30 +95,32 @@ public final class UnixListener: NextTurnWork {
     fileprivate func connectionArrived() {
         guard open else { return }
         if acceptedThisTurn == acceptsPerTurn {
-            isWaitingForNextTurn = true
-            loop.runNextTurn(self)
-            return
+            isHoldingConnection = true
+        } else {
+            acceptedThisTurn += 1
+            accept()
         }
-        acceptCountingTurn()
+        scheduleNextTurn()
     }
 
-    fileprivate func startNextTurn() {
-        acceptedThisTurn = 0
-        uv_check_stop(turnEnd)
+    private func scheduleNextTurn() {
+        guard !isScheduled else { return }
+        isScheduled = true
+        loop.runNextTurn(self)
     }
 
-    /// Takes the connection libuv held back, which watches the socket again.
+    /// Starts the count of accepts again and takes the connection libuv held back, if any
+    /// (which makes libuv watch the socket again).
     public func runNextTurn() {
-        guard isWaitingForNextTurn else { return }
-        isWaitingForNextTurn = false
+        isScheduled = false
+        acceptedThisTurn = 0
         guard open else { return }
-        acceptCountingTurn()
-    }
-
-    private func acceptCountingTurn() {
-        if acceptedThisTurn == 0 { uv_check_start(turnEnd, acceptTurnEnded) }
-        acceptedThisTurn += 1
-        accept()
+        if isHoldingConnection {
+            isHoldingConnection = false
+            acceptedThisTurn = 1
+            accept()
+        }
+        if acceptedThisTurn > 0 { scheduleNextTurn() }
     }
 
     private func accept() {
@@ -191,9 +189,4 @@ public final class UnixListener: NextTurnWork {
 private func listenerHasConnection(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
     guard status == 0, let data = server?.pointee.data else { return }
     Unmanaged<UnixListener>.fromOpaque(data).takeUnretainedValue().connectionArrived()
-}
-
-private func acceptTurnEnded(_ handle: UnsafeMutablePointer<uv_check_t>?) {
-    guard let data = handle?.pointee.data else { return }
-    Unmanaged<UnixListener>.fromOpaque(data).takeUnretainedValue().startNextTurn()
 }
