@@ -71,11 +71,16 @@ public final class LearningLoop: @unchecked Sendable {
     /// Lets the trainer drain what was queued, then stops it.
     public func stop() { trainer.stop() }
 
-    /// Runs one trainer pass on the caller's thread (tests drive loops this way, with their clock).
-    /// The log's fsync runs here too, as the syncer thread would.
+    /// Runs trainer passes on the caller's thread until the ring is drained (tests drive loops
+    /// this way, with their clock). The log's fsync runs here too, as the syncer thread would.
     @discardableResult
     public func trainerStep(now: UInt64) -> Int {
-        let drained = trainer.step(now: now)
+        var drained = 0
+        while true {
+            let pass = trainer.step(now: now)
+            drained += pass
+            if pass < Trainer.drainBatch { break }
+        }
         trainer.syncLogNow()
         return drained
     }

@@ -33,7 +33,7 @@ public final class Trainer: @unchecked Sendable {
     private var exampleBuffers = ExampleBuffers()
     private(set) var learner: LinearLearner
     private let publishInterval: UInt64
-    private let store: LoopStore?
+    let store: LoopStore?
 
     /// Set by the producer when it found the ring full; the trainer calls `onSpaceAvailable`
     /// after draining, so the producer resumes the connections it paused.
@@ -145,6 +145,7 @@ public final class Trainer: @unchecked Sendable {
                 continue
             }
             if drained > 0 { lastActivity = now }
+            if drained == Self.drainBatch { continue }  // more is waiting: next pass at once
             var untilDeadline = nextWakeUp(after: now)
             if writeFailing || (store?.log.pendingCount ?? 0) > 0 {
                 untilDeadline = min(untilDeadline, Self.storageRetryInterval)
@@ -177,20 +178,17 @@ public final class Trainer: @unchecked Sendable {
 
     // MARK: one pass
 
-    /// One pass: drain the ring, close the windows due at `now`, publish if due, then commit
-    /// the log (and checkpoint, and apply retention) when due.
-    /// - Returns: events drained.
+    /// One pass: drain at most `drainBatch` events, close the windows due at `now`, publish if
+    /// due, then commit the log (and checkpoint, and apply retention) when due. A pass is bounded
+    /// so that under a stream that never lets the ring empty, events still reach the log and
+    /// windows still close on time, and the log's pending buffer stays at one batch.
+    /// - Returns: events drained (`drainBatch` means more may be waiting).
     @discardableResult
     public func step(now: UInt64) -> Int {
-        var total = 0
-        while true {
-            let drained = ring.drain(limit: Self.drainBatch) { record in take(record) }
-            total += drained
-            if spaceWanted.load(ordering: .sequentiallyConsistent),
-               spaceWanted.exchange(false, ordering: .sequentiallyConsistent) {
-                onSpaceAvailable()
-            }
-            if drained < Self.drainBatch { break }
+        let drained = ring.drain(limit: Self.drainBatch) { record in take(record) }
+        if spaceWanted.load(ordering: .sequentiallyConsistent),
+           spaceWanted.exchange(false, ordering: .sequentiallyConsistent) {
+            onSpaceAvailable()
         }
         if let deadline = joiner.nextDeadline, deadline <= now {
             record(.advance(time: now))
@@ -201,7 +199,7 @@ public final class Trainer: @unchecked Sendable {
             nextPublish = now &+ publishInterval
         }
         commitStorage(now: now)
-        return total
+        return drained
     }
 
     /// An event from the ring, encoded by the I/O thread as its log record: logged as it is,

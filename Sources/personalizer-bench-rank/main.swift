@@ -55,9 +55,18 @@ let processMallocCounter: CounterFunction? = dlsym(dlopen(nil, RTLD_NOW), "pz_ma
 
 let output = ByteBuffer(capacity: 1 << 20)
 nonisolated(unsafe) var retries = 0
-@MainActor func runBatch() -> (nanosecondsPerRank: Double, mallocsPerRank: Double?, processMallocsPerRank: Double?) {
+/// CPU time of the calling thread: the ranking thread's own cost, whatever the trainer does.
+func threadCPUNanoseconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+}
+
+@MainActor func runBatch() -> (nanosecondsPerRank: Double, cpuNanosecondsPerRank: Double, mallocsPerRank: Double?,
+                               processMallocsPerRank: Double?) {
     let mallocsBefore = mallocCounter?()
     let processMallocsBefore = processMallocCounter?()
+    let cpuStart = threadCPUNanoseconds()
     let start = DispatchTime.now().uptimeNanoseconds
     for index in 0..<perBatch {
         let frame = frames[index & 63]
@@ -70,29 +79,35 @@ nonisolated(unsafe) var retries = 0
         output.clear()
     }
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
+    let cpu = threadCPUNanoseconds() - cpuStart
     let mallocs = mallocCounter.map { Double($0() - mallocsBefore!) / Double(perBatch) }
     let processMallocs = processMallocCounter.map { Double($0() - processMallocsBefore!) / Double(perBatch) }
-    return (elapsed / Double(perBatch), mallocs, processMallocs)
+    return (elapsed / Double(perBatch), cpu / Double(perBatch), mallocs, processMallocs)
 }
 
 _ = runBatch()  // warm-up
 var times: [Double] = []
+var cpuTimes: [Double] = []
 var mallocs: [Double] = []
 var processMallocs: [Double] = []
 for _ in 0..<batches {
     let result = runBatch()
     times.append(result.nanosecondsPerRank)
+    cpuTimes.append(result.cpuNanosecondsPerRank)
     if let count = result.mallocsPerRank { mallocs.append(count) }
     if let count = result.processMallocsPerRank { processMallocs.append(count) }
 }
 loop.stop()
 if retries > 0 { FileHandle.standardError.write(Data("ring full \(retries) times (the trainer was behind)\n".utf8)) }
 times.sort()
+cpuTimes.sort()
+let cpuMedian = cpuTimes[cpuTimes.count / 2]
 mallocs.sort()
 processMallocs.sort()
 let median = times[times.count / 2]
 if json {
     var summary: [String: Any] = ["actions": actionCount, "rank_ns_median": median, "rank_per_second": 1e9 / median,
+                                  "ranking_thread_cpu_ns_median": cpuMedian,
                                   "request_bytes": frames[0].count]
     if !mallocs.isEmpty {
         summary["mallocs_per_rank"] = mallocs[mallocs.count / 2]
@@ -101,7 +116,7 @@ if json {
     print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
 } else {
     print("in-process Rank, \(actionCount) actions, \(frames[0].count)-byte request: median \(String(format: "%.2f", median / 1000)) µs "
-        + "(\(Int(1e9 / median)) Rank/s on one thread)"
+        + "(\(Int(1e9 / median)) Rank/s on one thread; the ranking thread's CPU \(String(format: "%.2f", cpuMedian / 1000)) µs per Rank)"
         + (mallocs.isEmpty ? "" : ", heap allocations per Rank: \(String(format: "%.2f", mallocs[mallocs.count / 2])) "
             + "on the ranking thread, \(String(format: "%.1f", processMallocs[processMallocs.count / 2])) in the process (the trainer's included)"))
 }

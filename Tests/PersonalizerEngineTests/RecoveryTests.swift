@@ -137,6 +137,28 @@ final class RecoveryTests: XCTestCase {
         }
     }
 
+    /// Under a stream that never lets the ring empty, each pass still writes what it drained to
+    /// the log and closes the windows that are due: a pass takes one batch, not the whole ring.
+    func testAPassTakesOneBatchAndLogsItBeforeTheNext() throws {
+        let directory = TemporaryDirectory()
+        let total = Trainer.drainBatch * 2 + 100
+        let busy = try LearningLoop(name: "default", settings: settings(), ringCapacity: total,
+                                    dataDirectory: directory.path, clock: clock)
+        let now = clock.nowNanoseconds()
+        for index in 0..<total {
+            XCTAssertTrue(busy.producer.submit(.rank(eventID: "e\(index)", time: now, deferred: false,
+                                                     example: sampleExample(index), export: nil)))
+        }
+        clock.advance(seconds: 2)  // every window is due
+        XCTAssertEqual(busy.trainer.step(now: clock.nowNanoseconds()), Trainer.drainBatch)
+        XCTAssertEqual(busy.trainer.store?.log.pendingCount, 0, "the batch is written before the next pass")
+        XCTAssertEqual(busy.counters.learnedEvents.load(), UInt64(Trainer.drainBatch),
+                       "the batch's due windows closed in the same pass")
+        XCTAssertFalse(busy.trainer.ring.isEmpty, "the rest waits for the next passes")
+        XCTAssertEqual(busy.trainerStep(now: clock.nowNanoseconds()), total - Trainer.drainBatch)
+        XCTAssertEqual(busy.counters.learnedEvents.load(), UInt64(total))
+    }
+
     func testDurabilityOffKeepsNothingOnDisk() throws {
         let directory = TemporaryDirectory()
         var volatile: LearningLoop? = try loop(directory.path, settings { $0.durability = .off })
