@@ -27,6 +27,11 @@ struct KeySet: Equatable {
     }
 
     @inline(__always)
+    func isDisjoint(with other: KeySet) -> Bool {
+        (w0 & other.w0) | (w1 & other.w1) | (w2 & other.w2) | (w3 & other.w3) == 0
+    }
+
+    @inline(__always)
     func union(_ other: KeySet) -> KeySet {
         KeySet(w0: w0 | other.w0, w1: w1 | other.w1, w2: w2 | other.w2, w3: w3 | other.w3)
     }

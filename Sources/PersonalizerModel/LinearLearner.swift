@@ -252,18 +252,17 @@ public final class LinearLearner: @unchecked Sendable {
     /// The predicted cost of `action` in the context `shared` (lower is better): the model's raw
     /// linear score, as VW ranks actions by. Equal to a `ScoringModel` copied now.
     public func predictCost(shared: HashedFeatures, action: HashedFeatures) -> Double {
+        var cost: Double = 0
         shared.withBlock { s in
-            action.withBlock { a in
-                let sharedKeys = KeySet(s), actionKeys = KeySet(a)
-                var sharedPart = tableKernel(model: 0)
-                walker.walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys,
-                            part: .sharedOnly, kernel: &sharedPart)
-                var actionPart = tableKernel(model: 0)
-                walker.walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys,
-                            part: .actionDependent, kernel: &actionPart)
-                return Double(sharedPart.sum + actionPart.sum)
+            withUnsafePointer(to: action) { action in
+                withUnsafeMutablePointer(to: &cost) { cost in
+                    walker.score(shared: s, actions: UnsafeBufferPointer(start: action, count: 1),
+                                 weights: tableKernel(model: 0).weights,
+                                 into: UnsafeMutableBufferPointer(start: cost, count: 1))
+                }
             }
         }
+        return cost
     }
 
     private func tableKernel(model: UInt32) -> DotKernel<TableWeights> {

@@ -34,13 +34,14 @@ public final class ScoringModel: @unchecked Sendable {
     /// The predicted cost of `action` in context `shared` (lower is better); identical to the
     /// learner's `predictCost` when this copy was made.
     public func predictCost(shared: HashedFeatures, action: HashedFeatures) -> Double {
-        shared.withBlock { s in
-            let sharedKeys = KeySet(s)
-            let sharedPart = score(s, s, sharedKeys, KeySet(), .sharedOnly)
-            return action.withBlock { a in
-                Double(sharedPart + score(s, a, sharedKeys, KeySet(a), .actionDependent))
+        var cost: Double = 0
+        withUnsafePointer(to: action) { action in
+            withUnsafeMutablePointer(to: &cost) { cost in
+                predictCosts(shared: shared, actions: UnsafeBufferPointer(start: action, count: 1),
+                             into: UnsafeMutableBufferPointer(start: cost, count: 1))
             }
         }
+        return cost
     }
 
     /// Scores every action into `costs` (same count). The shared part (shared features and
@@ -49,13 +50,7 @@ public final class ScoringModel: @unchecked Sendable {
                              into costs: UnsafeMutableBufferPointer<Double>) {
         precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
         shared.withBlock { s in
-            let sharedKeys = KeySet(s)
-            let sharedPart = score(s, s, sharedKeys, KeySet(), .sharedOnly)
-            for index in 0..<actions.count {
-                costs[index] = actions[index].withBlock { a in
-                    Double(sharedPart + score(s, a, sharedKeys, KeySet(a), .actionDependent))
-                }
-            }
+            walker.score(shared: s, actions: actions, weights: CompactWeights(weights: weights, mask: mask), into: costs)
         }
     }
 
@@ -69,15 +64,6 @@ public final class ScoringModel: @unchecked Sendable {
         var costs = [Double](repeating: 0, count: actions.count)
         costs.withUnsafeMutableBufferPointer { predictCosts(shared: shared, actions: actions, into: $0) }
         return costs
-    }
-
-    @inline(__always)
-    private func score(_ s: FeatureBlock, _ a: FeatureBlock, _ sharedKeys: KeySet, _ actionKeys: KeySet,
-                       _ part: WalkPart) -> Float {
-        var kernel = DotKernel(CompactWeights(weights: weights, mask: mask))
-        walker.walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys, part: part,
-                    kernel: &kernel)
-        return kernel.sum
     }
 }
 

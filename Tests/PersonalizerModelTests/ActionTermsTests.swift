@@ -1,0 +1,111 @@
+import XCTest
+@testable import PersonalizerModel
+
+/// Scoring through `ActionTerms` must give exactly the walker's sums (same features, same
+/// order), for every kind of interaction term; requests it does not cover go to the walker.
+final class ActionTermsTests: XCTestCase {
+    /// Random weights over a small table, so that every hash reads a distinct-looking weight.
+    private struct RandomWeights: WeightSource {
+        let table: [Float]
+        func weight(_ hash: UInt32) -> Float { table[Int(hash & UInt32(table.count - 1))] }
+    }
+
+    private func randomWeights(_ random: inout TestRandom) -> RandomWeights {
+        RandomWeights(table: (0..<4096).map { _ in Float(random.uniform() * 2 - 1) })
+    }
+
+    /// Namespaces named by their first letter; an action may repeat a key (merged, as in VW).
+    private func randomFeatures(_ random: inout TestRandom, keys: [String]) -> HashedFeatures {
+        features(keys.map { key in
+            (key + "ns\(random.below(3))", (0..<(1 + random.below(5))).map { index -> (String, Any) in
+                random.below(2) == 0 ? ("t\(index)", "v\(random.below(9))") : ("n\(index)", Double(random.below(7)) + 0.5)
+            })
+        })
+    }
+
+    /// The walker's split sums: the reference.
+    private func walkerCosts(_ walker: ExampleWalker, shared: HashedFeatures, actions: [HashedFeatures],
+                             weights: RandomWeights) -> [Double] {
+        shared.withBlock { s in
+            let sharedKeys = KeySet(s)
+            var sharedKernel = DotKernel(weights)
+            walker.walk(shared: s, action: s, sharedKeys: sharedKeys, actionKeys: KeySet(), part: .sharedOnly,
+                        kernel: &sharedKernel)
+            return actions.map { action in
+                action.withBlock { a in
+                    var kernel = DotKernel(weights)
+                    walker.walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: KeySet(a),
+                                part: .actionDependent, kernel: &kernel)
+                    return Double(sharedKernel.sum + kernel.sum)
+                }
+            }
+        }
+    }
+
+    private func termCosts(_ walker: ExampleWalker, shared: HashedFeatures, actions: [HashedFeatures],
+                           weights: RandomWeights) -> [Double] {
+        var costs = [Double](repeating: .nan, count: actions.count)
+        shared.withBlock { s in
+            actions.withUnsafeBufferPointer { actions in
+                costs.withUnsafeMutableBufferPointer { walker.score(shared: s, actions: actions, weights: weights, into: $0) }
+            }
+        }
+        return costs
+    }
+
+    /// Whether the terms cover this action (otherwise the walker scores it).
+    private func termsApply(_ walker: ExampleWalker, shared: HashedFeatures, action: HashedFeatures) -> Bool {
+        withUnsafeTemporaryAllocation(of: (UInt8, UInt8).self, capacity: 64) { storage in
+            var terms = ActionTerms(storage: storage)
+            return shared.withBlock { s in
+                action.withBlock { a in terms.prepare(plan: walker.plan, sharedKeys: KeySet(s), actionKeys: KeySet(a)) }
+            }
+        }
+    }
+
+    func testTermsScoreExactlyLikeTheWalker() {
+        let covered = ["-q ::", "-q UA", "-q AU -q UA", "-q AA", "-q :A", "-q A:", "-q UA -q BA -q AB -q BB", ""]
+        var random = TestRandom(state: 17)
+        for arguments in covered {
+            let parsed = policy("--cb_explore_adf " + arguments)
+            for constant in [true, false] {
+                let walker = ExampleWalker(plan: InteractionPlan(parsed.interactions), constant: constant)
+                for _ in 0..<40 {
+                    let weights = randomWeights(&random)
+                    let shared = randomFeatures(&random, keys: ["U", "G", "D"].filter { _ in random.below(4) != 0 })
+                    // Actions with the same keys (the terms are reused) and with other keys
+                    // (worked out again), including a key repeated within one action.
+                    let actions = (0..<5).map { index in
+                        randomFeatures(&random, keys: index < 3 ? ["A", "B"] : (index == 3 ? ["A", "A"] : ["B"]))
+                    }
+                    for action in actions {
+                        XCTAssertTrue(termsApply(walker, shared: shared, action: action), arguments)
+                    }
+                    XCTAssertEqual(termCosts(walker, shared: shared, actions: actions, weights: weights),
+                                   walkerCosts(walker, shared: shared, actions: actions, weights: weights),
+                                   "\(arguments) constant \(constant)")
+                }
+            }
+        }
+    }
+
+    func testCubicTermsAndKeysSharedWithTheContextGoToTheWalker() {
+        var random = TestRandom(state: 23)
+        let cases: [(String, [String], [String])] = [
+            ("--interactions UAB -q ::", ["U"], ["A", "B"]),  // cubic terms
+            ("-q ::", ["U", "A"], ["A"]),                     // 'A' in the context and the action
+        ]
+        for (arguments, sharedKeys, actionKeys) in cases {
+            let walker = ExampleWalker(plan: InteractionPlan(policy("--cb_explore_adf " + arguments).interactions),
+                                       constant: true)
+            for _ in 0..<20 {
+                let weights = randomWeights(&random)
+                let shared = randomFeatures(&random, keys: sharedKeys)
+                let actions = (0..<3).map { _ in randomFeatures(&random, keys: actionKeys) }
+                XCTAssertFalse(termsApply(walker, shared: shared, action: actions[0]), arguments)
+                XCTAssertEqual(termCosts(walker, shared: shared, actions: actions, weights: weights),
+                               walkerCosts(walker, shared: shared, actions: actions, weights: weights), arguments)
+            }
+        }
+    }
+}
