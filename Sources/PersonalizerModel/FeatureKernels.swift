@@ -10,13 +10,7 @@ struct FeatureBlock {
 extension HashedFeatures {
     @inline(__always)
     func withBlock<R>(_ body: (FeatureBlock) -> R) -> R {
-        storedIndices.withUnsafeBufferPointer { indices in
-            storedValues.withUnsafeBufferPointer { values in
-                storedSpans.withUnsafeBufferPointer { spans in
-                    body(FeatureBlock(indices: indices, values: values, spans: spans))
-                }
-            }
-        }
+        withParts { spans, indices, values in body(FeatureBlock(indices: indices, values: values, spans: spans)) }
     }
 }
 

@@ -59,11 +59,27 @@ final class FeaturesTests: XCTestCase {
         var f = HashedFeatures()
         f.beginNamespace(name: "a")
         for i in 0..<100 { f.addNumber(name: "f\(i)", value: Double(i + 1)) }
-        let capacity = f.indices.capacity
+        let capacity = f.capacity
+        XCTAssertGreaterThanOrEqual(capacity, 100)
         f.removeAll(keepingCapacity: true)
         XCTAssertTrue(f.isEmpty)
         XCTAssertTrue(f.spans.isEmpty)
-        XCTAssertEqual(f.indices.capacity, capacity)
+        XCTAssertEqual(f.capacity, capacity)
         XCTAssertEqual(f, HashedFeatures())
+    }
+
+    func testCopiesAreIndependent() {
+        var a = features([("u", [("x", "1"), ("y", 2.0)])])
+        let b = a
+        a.addNumber(name: "z", value: 3)
+        a.beginNamespace(name: "v")
+        XCTAssertEqual(b.count, 2)
+        XCTAssertEqual(b.spans.count, 1)
+        XCTAssertEqual(a.count, 3)
+        XCTAssertEqual(a.spans.count, 2)
+        var c = b
+        c.removeAll()
+        XCTAssertEqual(b.count, 2, "emptying a copy leaves the original")
+        XCTAssertEqual(b, features([("u", [("x", "1"), ("y", 2.0)])]))
     }
 }

@@ -32,16 +32,18 @@ extension BinarySink {
     }
 
     mutating func features(_ value: HashedFeatures) {
-        u32(UInt32(value.spans.count))
-        for span in value.spans {
-            u8(span.interactionKey)
-            u32(span.namespaceHash)
-            u32(UInt32(span.count))
+        value.withParts { spans, indices, values in
+            u32(UInt32(spans.count))
+            for span in spans {
+                u8(span.interactionKey)
+                u32(span.namespaceHash)
+                u32(UInt32(span.count))
+            }
+            u32(UInt32(indices.count))
+            // Little-endian machines store the arrays exactly as they are encoded.
+            append(UnsafeRawBufferPointer(indices))
+            append(UnsafeRawBufferPointer(values))
         }
-        u32(UInt32(value.count))
-        // Little-endian machines store the arrays exactly as they are encoded.
-        value.indices.withUnsafeBytes { append($0) }
-        value.values.withUnsafeBytes { append($0) }
     }
 
     /// What the trainer learns from: the decision and the hashed features.
