@@ -51,6 +51,16 @@ final class HashingTests: XCTestCase {
             XCTAssertEqual(FeatureHashing.textFeatureHash(name: name, value: value, namespaceHash: ns),
                            murmur("\(name)=\(value)", ns), "\(name)=\(value)")
         }
+        // Every split of lengths on both sides of the joined-copy limit, with the trimmed
+        // whitespace (leading in the name, trailing in the value).
+        for nameLength in [0, 1, 3, 4, 5, 60, 126, 127, 128, 130] {
+            for valueLength in [0, 1, 2, 3, 4, 7, 64, 126, 127, 200] {
+                let name = String((0..<nameLength).map { Character(UnicodeScalar(97 + $0 % 26)!) })
+                let value = String((0..<valueLength).map { Character(UnicodeScalar(65 + $0 % 26)!) })
+                XCTAssertEqual(FeatureHashing.textFeatureHash(name: " \t" + name, value: value + " ", namespaceHash: ns),
+                               murmur("\(name)=\(value)", ns), "\(nameLength)=\(valueLength)")
+            }
+        }
         // The raw-bytes and String overloads agree.
         let viaBytes = Array("segment".utf8).withUnsafeBytes { n in
             Array("s1".utf8).withUnsafeBytes { v in FeatureHashing.textFeatureHash(name: n, value: v, namespaceHash: ns) }
