@@ -144,6 +144,41 @@ enum RankWireReader {
     /// Feature: 1 name; oneof value { 2 text, 3 number }.
     @inline(__always)
     private static func readFeature(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> RankViewFeature {
+        if let feature = readUsualFeature(bytes) { return feature }
+        return try readAnyFeature(bytes)
+    }
+
+    /// A feature as encoders write it (name, then text or number; lengths under 128): read by
+    /// position, without the general field loop. Anything else returns nil and takes that loop,
+    /// which gives the same result for these bytes.
+    @inline(__always)
+    private static func readUsualFeature(_ bytes: UnsafeRawBufferPointer) -> RankViewFeature? {
+        guard bytes.count >= 4, let base = bytes.baseAddress else { return nil }
+        let end = bytes.count
+        guard base.load(as: UInt8.self) == 0x0A else { return nil }  // field 1, length-delimited
+        let nameLength = Int(base.load(fromByteOffset: 1, as: UInt8.self))
+        let next = 2 + nameLength
+        guard nameLength < 0x80, next + 2 <= end else { return nil }
+        let name = UnsafeRawBufferPointer(start: base + 2, count: WireField.lengthBeforeNUL(base + 2, nameLength))
+        switch base.load(fromByteOffset: next, as: UInt8.self) {
+        case 0x12:  // field 2, length-delimited: text
+            let textLength = Int(base.load(fromByteOffset: next + 1, as: UInt8.self))
+            guard textLength < 0x80, next + 2 + textLength == end else { return nil }
+            let text = UnsafeRawBufferPointer(start: base + next + 2,
+                                              count: WireField.lengthBeforeNUL(base + next + 2, textLength))
+            return RankViewFeature(name: name, value: .text, text: text, number: 0)
+        case 0x19:  // field 3, fixed64: number
+            guard next + 9 == end else { return nil }
+            let bits = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: next + 1, as: UInt64.self))
+            return RankViewFeature(name: name, value: .number, text: UnsafeRawBufferPointer(start: nil, count: 0),
+                                   number: Double(bitPattern: bits))
+        default:
+            return nil
+        }
+    }
+
+    /// A feature in any encoding protobuf-c accepts.
+    private static func readAnyFeature(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> RankViewFeature {
         var feature = RankViewFeature(name: UnsafeRawBufferPointer(start: nil, count: 0), value: .none,
                                   text: UnsafeRawBufferPointer(start: nil, count: 0), number: 0)
         var scanner = WireScanner(bytes)

@@ -85,6 +85,44 @@ final class RankWireReaderTests: XCTestCase {
         }
     }
 
+    /// Features in the usual layout are read by position; near misses of that layout (long
+    /// names and values, fields in another order or repeated, a wrong length, trailing bytes)
+    /// must come out exactly as protobuf-c reads them.
+    func testUsualAndNearlyUsualFeatureLayoutsAgreeWithProtobufC() {
+        let long127 = String(repeating: "n", count: 127), long128 = String(repeating: "m", count: 128)
+        let features: [[UInt8]] = [
+            W.textFeature("f", "v"), W.numberFeature("x", -1.5), W.textFeature("", ""),
+            W.textFeature(long127, long127), W.textFeature(long128, "v"), W.textFeature("f", long128),
+            W.numberFeature(long127, 2), W.numberFeature(long128, 3),
+            W.field(2, "v") + W.field(1, "f"), W.doubleField(3, 4) + W.field(1, "f"),
+            W.field(1, "f") + W.field(1, "g") + W.field(2, "v"), W.textFeature("f", "v") + W.varintField(9, 1),
+            W.field(1, Array("f".utf8), lengthBytes: 2) + W.field(2, "v"),
+            W.field(1, "f") + W.field(2, Array("v".utf8), lengthBytes: 2),
+        ]
+        let frame = W.rank(W.field(1, W.namespace("n", features)) + W.field(2, W.action("a")))
+        check(frame, accepted: true, "usual and nearly usual features") { _, view in
+            XCTAssertEqual(view.features.count, features.count)
+            XCTAssertEqual(self.text(view.features[3].name), long127)
+            XCTAssertEqual(self.text(view.features[4].name), long128)
+            XCTAssertEqual(view.features[7].number, 3)
+            XCTAssertEqual(self.text(view.features[10].name), "g")
+        }
+        // The number under the wrong wire type fails the frame, as in protobuf-c.
+        check(W.rank(W.field(1, W.namespace("n", [W.field(1, "f") + W.fixed32Field(3, 7)])) + W.field(2, W.action("a"))),
+              accepted: false, "a number as fixed32")
+        for (index, feature) in features.enumerated() {
+            // Cut short anywhere, each must fail or pass as it does for protobuf-c.
+            for cut in 0..<feature.count {
+                let truncated = Array(feature[..<cut])
+                let bytes = W.rank(W.field(1, W.namespace("n", [truncated])) + W.field(2, W.action("a")))
+                bytes.withUnsafeBytes { raw in
+                    let verdict = WireReaderDifferential.compare(raw)
+                    XCTAssertTrue(verdict == .bothAccept || verdict == .bothDecline, "feature \(index) cut at \(cut)")
+                }
+            }
+        }
+    }
+
     // MARK: unknown fields, tags, varints, lengths
 
     func testUnknownFieldsOfEveryWireTypeAreSkippedAtEveryLevel() {
