@@ -73,6 +73,8 @@ struct ActionTerms {
             if actionKeys.contains(k0) {
                 let same = k0 == k1
                 let secondIsAction = same || actionKeys.contains(k1)
+                // The context's namespace with key k1, found once for every feature of the action's.
+                let second = secondIsAction ? nil : Self.onlySpan(k1, in: s.spans)
                 for u0 in 0..<a.spans.count {
                     let span0 = a.spans[u0]
                     guard span0.interactionKey == k0 else { continue }
@@ -92,6 +94,9 @@ struct ActionTerms {
                                                values: actionValues.unsafelyUnwrapped + j, count: end - j)
                                 }
                             }
+                        } else if let (j, n) = second {
+                            kernel.run(prefix: h0, scale: v0, indices: sharedIndices.unsafelyUnwrapped + j,
+                                       values: sharedValues.unsafelyUnwrapped + j, count: n)
                         } else {
                             for span1 in s.spans where span1.interactionKey == k1 && span1.count > 0 {
                                 let j = Int(span1.start)
@@ -103,11 +108,17 @@ struct ActionTerms {
                 }
             } else {
                 // Context first, the action second (the walker takes only the action's spans).
+                let second = Self.onlySpan(k1, in: a.spans)
                 for span0 in s.spans where span0.interactionKey == k0 {
                     let start0 = Int(span0.start)
                     for i in start0..<(start0 + Int(span0.count)) {
                         let h0 = prime &* sharedIndices.unsafelyUnwrapped[i]
                         let v0 = sharedValues.unsafelyUnwrapped[i]
+                        if let (j, n) = second {
+                            kernel.run(prefix: h0, scale: v0, indices: actionIndices.unsafelyUnwrapped + j,
+                                       values: actionValues.unsafelyUnwrapped + j, count: n)
+                            continue
+                        }
                         for span1 in a.spans where span1.interactionKey == k1 && span1.count > 0 {
                             let j = Int(span1.start)
                             kernel.run(prefix: h0, scale: v0, indices: actionIndices.unsafelyUnwrapped + j,
@@ -118,6 +129,18 @@ struct ActionTerms {
             }
         }
         return kernel.sum
+    }
+
+    /// The start and length of the one non-empty span with `key`, when there is exactly one
+    /// (the usual case); nil when there are none or several.
+    @inline(__always)
+    private static func onlySpan(_ key: UInt8, in spans: UnsafeBufferPointer<NamespaceSpan>) -> (Int, Int)? {
+        var found: (Int, Int)?
+        for span in spans where span.interactionKey == key && span.count > 0 {
+            guard found == nil else { return nil }
+            found = (Int(span.start), Int(span.count))
+        }
+        return found
     }
 }
 
