@@ -46,19 +46,13 @@ public enum FeatureHashing {
     }
 
     /// Hash of the categorical feature `name=value`, seeded with the namespace hash: equal to
-    /// VW's hash of the text-format token `|ns name=value`. Hashes the pieces incrementally;
+    /// VW's hash of the text-format token `|ns name=value`. Hashes the pieces as if joined;
     /// the '=' means VW's digit rule never applies, only its whitespace trimming.
     @inlinable
     public static func textFeatureHash(
         name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, namespaceHash: UInt32
     ) -> UInt32 {
-        let name = trimLeading(name)
-        let value = trimTrailing(value)
-        var hasher = Murmur3Hasher(seed: namespaceHash)
-        hasher.combine(name)
-        hasher.combine(byte: 0x3D) // '='
-        hasher.combine(value)
-        return hasher.finalize()
+        Murmur3Hasher.hash(trimLeading(name), separator: 0x3D /* = */, trimTrailing(value), seed: namespaceHash)
     }
 
     @inlinable

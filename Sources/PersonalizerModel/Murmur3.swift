@@ -86,6 +86,48 @@ public struct Murmur3Hasher: Sendable {
         return h
     }
 
+    /// murmur3_x86_32 of `first`, then the byte `separator`, then `second`, as if joined (a
+    /// feature's `name=value`), without joining them: whole blocks are loaded from either
+    /// piece, and only the block that spans the separator, and the last one, are put together
+    /// byte by byte.
+    @inlinable
+    public static func hash(_ first: UnsafeRawBufferPointer, separator: UInt8, _ second: UnsafeRawBufferPointer,
+                            seed: UInt32) -> UInt32 {
+        let firstCount = first.count, secondStart = firstCount + 1
+        let total = secondStart + second.count
+        @inline(__always) func byte(_ offset: Int) -> UInt32 {
+            if offset < firstCount { return UInt32(first.load(fromByteOffset: offset, as: UInt8.self)) }
+            if offset == firstCount { return UInt32(separator) }
+            return UInt32(second.load(fromByteOffset: offset - secondStart, as: UInt8.self))
+        }
+        var h = seed
+        var offset = 0
+        while total - offset >= 4 {
+            let block: UInt32
+            if offset + 4 <= firstCount {
+                block = first.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+            } else if offset >= secondStart {
+                block = second.loadUnaligned(fromByteOffset: offset - secondStart, as: UInt32.self)
+            } else {
+                block = byte(offset) | byte(offset + 1) << 8 | byte(offset + 2) << 16 | byte(offset + 3) << 24
+            }
+            h = mixBlock(h, UInt32(littleEndian: block))
+            offset += 4
+        }
+        var tail: UInt32 = 0
+        var shift: UInt32 = 0
+        while offset < total {
+            tail |= byte(offset) << shift
+            shift += 8
+            offset += 1
+        }
+        var hasher = Murmur3Hasher(seed: h)
+        hasher.pending = tail
+        hasher.pendingCount = Int(shift / 8)
+        hasher.length = total
+        return hasher.finalize()
+    }
+
     /// One-shot murmur3_x86_32 of `bytes`.
     @inlinable
     public static func hash(_ bytes: UnsafeRawBufferPointer, seed: UInt32) -> UInt32 {
