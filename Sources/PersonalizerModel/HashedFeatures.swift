@@ -94,6 +94,24 @@ public struct HashedFeatures: Sendable, Equatable {
         storage.spanCount = 0
     }
 
+    /// Makes this equal to `other`, copying into this value's own storage (kept from one use
+    /// to the next) rather than sharing `other`'s.
+    @inlinable
+    public mutating func assign(_ other: HashedFeatures) {
+        guard storage !== other.storage else { return }
+        let storage = uniqueStorage()
+        let source = other.storage
+        storage.count = 0
+        storage.spanCount = 0
+        storage.reserveFeatures(source.count)
+        storage.reserveSpans(source.spanCount)
+        storage.indices.update(from: source.indices, count: source.count)
+        storage.values.update(from: source.values, count: source.count)
+        storage.spans.update(from: source.spans, count: source.spanCount)
+        storage.count = source.count
+        storage.spanCount = source.spanCount
+    }
+
     /// Starts a namespace with a precomputed key and hash.
     @inlinable
     public mutating func beginNamespace(key: UInt8, hash: UInt32) {

@@ -24,6 +24,9 @@ struct RankViewAction {
     var id: UnsafeRawBufferPointer
     var namespaceStart: Int
     var namespaceCount: Int
+    /// The action's message as it is on the wire (empty when filled from protobuf-c): what
+    /// `ActionFeatureCache` knows it by.
+    var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
 }
 
 /// A decoded `RankRequest`, flat, reused from one request to the next: the bytes it points at

@@ -101,7 +101,7 @@ enum RankWireReader {
     /// Action: 1 id, 2 namespaces.
     private static func readAction(_ bytes: UnsafeRawBufferPointer, into view: inout RankView) throws(WireError) {
         var action = RankViewAction(id: UnsafeRawBufferPointer(start: nil, count: 0),
-                                namespaceStart: view.namespaces.count, namespaceCount: 0)
+                                namespaceStart: view.namespaces.count, namespaceCount: 0, bytes: bytes)
         var scanner = WireScanner(bytes)
         while let field = try scanner.next() {
             switch field.number {

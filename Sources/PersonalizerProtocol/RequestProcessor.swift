@@ -26,7 +26,11 @@ public final class RequestProcessor {
     private var header = RequestHeader()
     private var rankView = RankView()
     private var shared = HashedFeatures()
+    /// The candidates' features, shared with `hashedActions` or with `actionCache`'s entries.
     private var candidates: [HashedFeatures] = []
+    /// Where actions not found in `actionCache` are hashed, one per candidate position.
+    private var hashedActions: [HashedFeatures] = []
+    private var actionCache: ActionFeatureCache
     private var candidateRequestIndex: [Int] = []
     private var isExcluded: [Bool] = []
     private var order: [Int] = []
@@ -40,11 +44,19 @@ public final class RequestProcessor {
     private let generatedID: UnsafeMutablePointer<CChar>
     /// A Rank's probabilities in request order, for the log's export data.
     private let exportProbabilities: UnsafeMutableBufferPointer<Double>
+    /// Actions whose features were found in the cache (tests).
+    var actionCacheHits: Int { actionCache.hits }
     /// The last event submitted to a loop whose answers wait for the disk: the server holds the
     /// answer back until that event is durable. Read and cleared by the server after each frame.
     public var awaitingDurability: (producer: LoopProducer, ordinal: UInt64)?
 
-    public init(loops: [String: LearningLoop], limits: ServerLimits, clock: EngineClock = SystemClock()) {
+    public convenience init(loops: [String: LearningLoop], limits: ServerLimits, clock: EngineClock = SystemClock()) {
+        self.init(loops: loops, limits: limits, clock: clock, actionCacheSlots: ActionFeatureCache.defaultSlotCount)
+    }
+
+    /// - Parameter actionCacheSlots: actions whose hashed features are kept (0: none; tests).
+    init(loops: [String: LearningLoop], limits: ServerLimits, clock: EngineClock, actionCacheSlots: Int) {
+        actionCache = ActionFeatureCache(slotCount: actionCacheSlots)
         self.loops = LoopDirectory(loops)
         self.limits = limits
         self.clock = clock
@@ -278,13 +290,23 @@ public final class RequestProcessor {
 
         var candidateCount = 0
         candidateRequestIndex.removeAll(keepingCapacity: true)
+        // Let go of the last request's features first, so each hashing buffer is again the
+        // only holder of its storage (and is refilled in place, not copied).
+        for position in candidates.indices { candidates[position] = HashedFeatures() }
         for index in 0..<actionCount where !isExcluded[index] {
             if candidates.count == candidateCount { candidates.append(HashedFeatures()) }
-            candidates[candidateCount].removeAll(keepingCapacity: true)
+            if hashedActions.count == candidateCount { hashedActions.append(HashedFeatures()) }
             let action = rankView.actions[index]
-            for namespaceIndex in rankView.namespaceRange(of: action) {
-                try hashNamespace(rankView.namespaces[namespaceIndex], into: &candidates[candidateCount],
-                                  owner: "action \(action.id.quoted())")
+            if let kept = keptFeatures(of: action) {
+                candidates[candidateCount] = kept
+            } else {
+                hashedActions[candidateCount].removeAll(keepingCapacity: true)
+                for namespaceIndex in rankView.namespaceRange(of: action) {
+                    try hashNamespace(rankView.namespaces[namespaceIndex], into: &hashedActions[candidateCount],
+                                      owner: "action \(action.id.quoted())")
+                }
+                actionCache.keep(action.bytes, features: hashedActions[candidateCount])
+                candidates[candidateCount] = hashedActions[candidateCount]
             }
             candidateRequestIndex.append(index)
             candidateCount += 1
@@ -300,6 +322,22 @@ public final class RequestProcessor {
                 try checkNamespace(rankView.namespaces[namespaceIndex], owner: "action \(action.id.quoted())")
             }
         }
+    }
+
+    /// The features of an action seen before (validated then), counted against the request's
+    /// limits; nil when it is new or would pass a limit (the slow path then names the place).
+    @inline(__always)
+    private func keptFeatures(of action: RankViewAction) -> HashedFeatures? {
+        var featureCount = 0
+        for namespaceIndex in rankView.namespaceRange(of: action) {
+            featureCount += rankView.namespaces[namespaceIndex].featureCount
+        }
+        guard namespacesSeen + action.namespaceCount <= limits.maxNamespacesPerRank,
+              featuresSeen + featureCount <= limits.maxFeaturesPerRank,
+              let kept = actionCache.features(of: action.bytes) else { return nil }
+        namespacesSeen += action.namespaceCount
+        featuresSeen += featureCount
+        return kept
     }
 
     private func hashNamespace(_ namespace: RankViewNamespace, into features: inout HashedFeatures,

@@ -1,0 +1,107 @@
+import PersonalizerModel
+
+/// The hashed features of actions seen recently, keyed by the action's wire bytes (its id and
+/// namespaces, exactly as sent). Clients usually rank from a stable catalog, so most actions
+/// of a request were in an earlier one: their features need not be validated and hashed
+/// again, which is most of the per-request work before scoring.
+///
+/// Only actions that passed validation are kept (the request's limits on namespaces and
+/// features are still counted from the request). The result is the same whether an action is
+/// found or not: the bytes are compared whole, and equal bytes hash to equal features.
+///
+/// Fixed memory (`slotCount` entries of at most `maxActionBytes` bytes each), direct-mapped:
+/// an action replaces whatever was in its slot. Owned by the I/O thread; allocates only when an
+/// entry first grows.
+struct ActionFeatureCache: ~Copyable {
+    /// Entries by default.
+    static let defaultSlotCount = 1024
+    /// Larger actions are not kept (they are rare, and a copy of each would cost more memory).
+    static let maxActionBytes = 512
+
+    private struct Entry {
+        var features = HashedFeatures()
+        var byteCount = -1  // -1: empty
+    }
+
+    private var entries: [Entry]
+    /// `slotCount` × `maxActionBytes` bytes: each slot's key.
+    private let keys: UnsafeMutableRawPointer
+    private let slotMask: Int
+    private let seed: UInt64
+    /// Actions found (tests check the cache is used).
+    private(set) var hits = 0
+
+    /// - Parameter slotCount: a power of two, or 0 for a cache that keeps nothing.
+    init(slotCount: Int = defaultSlotCount) {
+        precondition(slotCount >= 0 && slotCount & (slotCount &- 1) == 0, "slot count must be 0 or a power of two")
+        entries = Array(repeating: Entry(), count: slotCount)
+        keys = .allocate(byteCount: max(1, slotCount * Self.maxActionBytes), alignment: 8)
+        slotMask = slotCount - 1
+        seed = UInt64.random(in: 1...UInt64.max)
+    }
+
+    deinit { keys.deallocate() }
+
+    /// The features kept for `bytes`, if any.
+    @inline(__always)
+    mutating func features(of bytes: UnsafeRawBufferPointer) -> HashedFeatures? {
+        guard bytes.count > 0, bytes.count <= Self.maxActionBytes, slotMask >= 0 else { return nil }
+        let slot = self.slot(of: bytes)
+        let entry = entries[slot]
+        guard entry.byteCount == bytes.count,
+              Self.equal(keys + slot * Self.maxActionBytes, bytes.baseAddress.unsafelyUnwrapped, bytes.count)
+        else { return nil }
+        hits += 1
+        return entry.features
+    }
+
+    /// Keeps `features` (validated and hashed from `bytes`) for the next requests.
+    mutating func keep(_ bytes: UnsafeRawBufferPointer, features: HashedFeatures) {
+        guard bytes.count > 0, bytes.count <= Self.maxActionBytes, slotMask >= 0 else { return }
+        let slot = self.slot(of: bytes)
+        (keys + slot * Self.maxActionBytes).copyMemory(from: bytes.baseAddress.unsafelyUnwrapped, byteCount: bytes.count)
+        entries[slot].features.assign(features)
+        entries[slot].byteCount = bytes.count
+    }
+
+    /// A keyed multiply-xorshift hash of the bytes, eight at a time: the slot.
+    @inline(__always)
+    private func slot(of bytes: UnsafeRawBufferPointer) -> Int {
+        let base = bytes.baseAddress.unsafelyUnwrapped
+        let count = bytes.count
+        var h = seed ^ (UInt64(count) &* 0x9E37_79B9_7F4A_7C15)
+        var offset = 0
+        while count - offset >= 8 {
+            h = (h ^ UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+                &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            offset += 8
+        }
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < count {
+            tail |= UInt64(base.load(fromByteOffset: offset, as: UInt8.self)) << shift
+            shift += 8
+            offset += 1
+        }
+        h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & slotMask
+    }
+
+    @inline(__always)
+    private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        var offset = 0
+        while count - offset >= 8 {
+            guard a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+            offset += 8
+        }
+        while offset < count {
+            guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self)
+            else { return false }
+            offset += 1
+        }
+        return true
+    }
+}

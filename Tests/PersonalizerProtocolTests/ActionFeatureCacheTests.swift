@@ -1,0 +1,120 @@
+import PersonalizerEngine
+import PersonalizerModel
+@testable import PersonalizerProtocol
+import PersonalizerTransport
+import XCTest
+
+/// Actions found in `ActionFeatureCache` must be ranked and learned exactly as if their
+/// features had been validated and hashed again, and the request limits must still count them.
+final class ActionFeatureCacheTests: XCTestCase {
+    private let clock = ManualClock()
+
+    private func makeProcessor(cacheSlots: Int, limits change: (inout ServerLimits) -> Void = { _ in })
+        throws -> (LearningLoop, RequestProcessor) {
+        var settings = LoopSettings()
+        settings.rewardWaitTimeSeconds = 1
+        settings.modelUpdateIntervalSeconds = 0.5
+        var limits = ServerLimits()
+        limits.ringCapacity = 4096
+        change(&limits)
+        let loop = try LearningLoop(name: "default", settings: settings, ringCapacity: limits.ringCapacity, clock: clock,
+                                    onSpaceAvailable: {})
+        return (loop, RequestProcessor(loops: ["default": loop], limits: limits, clock: clock,
+                                       actionCacheSlots: cacheSlots))
+    }
+
+    private func send(_ call: Call, id: UInt64, to processor: RequestProcessor) -> Response? {
+        let output = ByteBuffer()
+        let bytes = MessageCodec.encode(Request(id: id, call: call))
+        guard case .done = bytes.withUnsafeBytes({ processor.process($0, into: output) }) else { return nil }
+        let frame = output.readableBytes
+        return MessageCodec.decodeResponse(UnsafeRawBufferPointer(rebasing: frame[4...]))
+    }
+
+    /// A catalog of actions with text and number features (zeros included: dropped when
+    /// hashed), in one or two namespaces.
+    private func catalogAction(_ index: Int) -> RankAction {
+        var namespaces = [FeatureNamespace("item", [.text("topic", "t\(index % 5)"), .number("length", Double(index % 4)),
+                                                    .text("id", "i\(index)")])]
+        if index % 3 == 0 { namespaces.append(FeatureNamespace("price", [.number("p", Double(index) * 0.5 + 1)])) }
+        return RankAction(id: "action-\(index)", features: namespaces)
+    }
+
+    func testCachedActionsRankAndLearnExactlyLikeFreshlyHashedOnes() throws {
+        let (cachedLoop, cached) = try makeProcessor(cacheSlots: ActionFeatureCache.defaultSlotCount)
+        let (plainLoop, plain) = try makeProcessor(cacheSlots: 0)
+        var random = SystemRandomNumberGenerator()
+        for index in 0..<400 {
+            let actions = (0..<6).map { _ in Int.random(in: 0..<12, using: &random) }
+            let unique = Array(Set(actions)).sorted().map(catalogAction)
+            let context = [FeatureNamespace("user", [.text("segment", "s\(index % 3)"), .number("age", Double(index % 50))])]
+            let call = Call.rank(RankCall(context: context, actions: unique, eventID: "e\(index)"))
+            let fromCache = send(call, id: UInt64(index), to: cached)
+            XCTAssertEqual(fromCache, send(call, id: UInt64(index), to: plain), "request \(index)")
+            guard case .rank(let result) = fromCache?.result else { return XCTFail("request \(index): \(String(describing: fromCache))") }
+            let reward = Call.reward(eventID: result.eventID, value: result.rewardActionID.hasSuffix("3") ? 1 : 0)
+            _ = send(reward, id: 0, to: cached)
+            _ = send(reward, id: 0, to: plain)
+            clock.advance(seconds: 0.05)
+            if index % 10 == 9 {
+                cachedLoop.trainerStep(now: clock.nowNanoseconds())
+                plainLoop.trainerStep(now: clock.nowNanoseconds())
+            }
+        }
+        clock.advance(seconds: 5)
+        cachedLoop.trainerStep(now: clock.nowNanoseconds())
+        plainLoop.trainerStep(now: clock.nowNanoseconds())
+        XCTAssertGreaterThan(cachedLoop.counters.learnedEvents.load(), 300)
+        XCTAssertEqual(cachedLoop.learnerState(), plainLoop.learnerState(), "the same model, bit for bit")
+        XCTAssertGreaterThan(cached.actionCacheHits, 1000, "the cache was used")
+        XCTAssertEqual(plain.actionCacheHits, 0)
+    }
+
+    func testAnInvalidActionIsRefusedEveryTime() throws {
+        let (_, processor) = try makeProcessor(cacheSlots: ActionFeatureCache.defaultSlotCount)
+        let bad = RankAction(id: "bad", features: [FeatureNamespace("item", [.number("x", .infinity)])])
+        for attempt in 0..<3 {
+            let response = send(.rank(RankCall(actions: [catalogAction(1), bad])), id: UInt64(attempt), to: processor)
+            guard case .error(let code, let message) = response?.result else { return XCTFail("attempt \(attempt) was accepted") }
+            XCTAssertEqual(code, StatusCode.invalidArgument.rawValue)
+            XCTAssertTrue(message.contains("not a finite number"), message)
+        }
+    }
+
+    func testCachedActionsStillCountTowardTheRequestLimits() throws {
+        let (_, processor) = try makeProcessor(cacheSlots: ActionFeatureCache.defaultSlotCount) { $0.maxFeaturesPerRank = 8 }
+        let action = { (index: Int) in RankAction(id: "a\(index)", features: [FeatureNamespace("item", [.text("f", "\(index)"), .text("g", "x")])]) }
+        guard case .rank = send(.rank(RankCall(actions: (0..<4).map(action))), id: 1, to: processor)?.result else {
+            return XCTFail("8 features are within the limit")
+        }
+        let response = send(.rank(RankCall(actions: (0..<5).map(action))), id: 2, to: processor)
+        guard case .error(let code, let message) = response?.result else { return XCTFail("10 features passed a limit of 8") }
+        XCTAssertEqual(code, StatusCode.invalidArgument.rawValue)
+        XCTAssertTrue(message.contains("more than the limit of 8 features"), message)
+        XCTAssertGreaterThanOrEqual(processor.actionCacheHits, 4, "the first four were found in the cache")
+    }
+
+    func testAReplacedEntryIsNeverTakenForAnotherAction() {
+        var cache = ActionFeatureCache(slotCount: 16)
+        func bytes(_ index: Int) -> [UInt8] { Array("action \(index) with some bytes".utf8) }
+        func features(_ index: Int) -> HashedFeatures {
+            var features = HashedFeatures()
+            features.beginNamespace(name: "n")
+            features.addNumber(name: "x", value: Double(index + 1))
+            return features
+        }
+        for index in 0..<200 { bytes(index).withUnsafeBytes { cache.keep($0, features: features(index)) } }
+        var found = 0
+        for index in 0..<200 {
+            if let kept = bytes(index).withUnsafeBytes({ cache.features(of: $0) }) {
+                XCTAssertEqual(kept, features(index), "action \(index)")
+                found += 1
+            }
+        }
+        XCTAssertGreaterThan(found, 0)
+        XCTAssertLessThanOrEqual(found, 16)
+        let large = [UInt8](repeating: 7, count: ActionFeatureCache.maxActionBytes + 1)
+        large.withUnsafeBytes { cache.keep($0, features: features(0)) }
+        XCTAssertNil(large.withUnsafeBytes { cache.features(of: $0) }, "larger actions are not kept")
+    }
+}
