@@ -2,17 +2,19 @@ import PersonalizerModel
 
 /// The hashed features of actions seen recently, keyed by the action's wire bytes (its id and
 /// namespaces, exactly as sent). Clients usually rank from a stable catalog, so most actions
-/// of a request were in an earlier one: their features need not be validated and hashed
-/// again, which is most of the per-request work before scoring.
+/// of a request were in an earlier one: their namespaces need not be read, validated and
+/// hashed again, which is most of the per-request work before scoring.
 ///
-/// Only actions that passed validation are kept (the request's limits on namespaces and
-/// features are still counted from the request). The result is the same whether an action is
-/// found or not: the bytes are compared whole, and equal bytes hash to equal features.
+/// Only actions that were read and validated in full are kept, with what the request needs of
+/// them besides their features: where their id lies in their bytes, and their namespace and
+/// feature counts (the request's limits still count them). The result is the same whether an
+/// action is found or not: the bytes are compared whole, a message's bytes parse the same
+/// wherever they appear, and equal bytes hash to equal features.
 ///
 /// Fixed memory (`slotCount` entries of at most `maxActionBytes` bytes each), direct-mapped:
 /// an action replaces whatever was in its slot. Owned by the I/O thread; allocates only when an
 /// entry first grows.
-struct ActionFeatureCache: ~Copyable {
+final class ActionFeatureCache {
     /// Entries by default.
     static let defaultSlotCount = 1024
     /// Larger actions are not kept (they are rare, and a copy of each would cost more memory).
@@ -21,6 +23,11 @@ struct ActionFeatureCache: ~Copyable {
     private struct Entry {
         var features = HashedFeatures()
         var byteCount = -1  // -1: empty
+        /// The id: bytes `idStart..<idStart + idCount` of the action.
+        var idStart = 0
+        var idCount = 0
+        var namespaceCount = 0
+        var featureCount = 0
     }
 
     private var entries: [Entry]
@@ -42,26 +49,50 @@ struct ActionFeatureCache: ~Copyable {
 
     deinit { keys.deallocate() }
 
-    /// The features kept for `bytes`, if any.
+    /// The slot that holds `bytes`, if any.
     @inline(__always)
-    mutating func features(of bytes: UnsafeRawBufferPointer) -> HashedFeatures? {
+    func slot(holding bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count > 0, bytes.count <= Self.maxActionBytes, slotMask >= 0 else { return nil }
         let slot = self.slot(of: bytes)
-        let entry = entries[slot]
-        guard entry.byteCount == bytes.count,
+        guard entries[slot].byteCount == bytes.count,
               Self.equal(keys + slot * Self.maxActionBytes, bytes.baseAddress.unsafelyUnwrapped, bytes.count)
         else { return nil }
         hits += 1
-        return entry.features
+        return slot
     }
 
-    /// Keeps `features` (validated and hashed from `bytes`) for the next requests.
-    mutating func keep(_ bytes: UnsafeRawBufferPointer, features: HashedFeatures) {
+    /// The id of the action in `slot`, within `bytes` (the action's bytes, equal to the kept ones).
+    @inline(__always)
+    func id(in bytes: UnsafeRawBufferPointer, slot: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + entries[slot].idStart, count: entries[slot].idCount)
+    }
+
+    /// The namespace and feature counts of the action in `slot`.
+    @inline(__always)
+    func counts(_ slot: Int) -> (namespaces: Int, features: Int) {
+        (entries[slot].namespaceCount, entries[slot].featureCount)
+    }
+
+    /// The hashed features of the action in `slot`.
+    @inline(__always)
+    func features(_ slot: Int) -> HashedFeatures { entries[slot].features }
+
+    /// Keeps an action read and validated in full: `bytes`, its `id` (a slice of `bytes`), its
+    /// counts and its hashed features, for the next requests.
+    func keep(_ bytes: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, namespaceCount: Int, featureCount: Int,
+              features: HashedFeatures) {
         guard bytes.count > 0, bytes.count <= Self.maxActionBytes, slotMask >= 0 else { return }
+        let base = bytes.baseAddress.unsafelyUnwrapped
+        let idStart = id.baseAddress.map { $0 - base } ?? 0
+        guard idStart >= 0, idStart + id.count <= bytes.count else { return }
         let slot = self.slot(of: bytes)
-        (keys + slot * Self.maxActionBytes).copyMemory(from: bytes.baseAddress.unsafelyUnwrapped, byteCount: bytes.count)
+        (keys + slot * Self.maxActionBytes).copyMemory(from: base, byteCount: bytes.count)
         entries[slot].features.assign(features)
         entries[slot].byteCount = bytes.count
+        entries[slot].idStart = idStart
+        entries[slot].idCount = id.count
+        entries[slot].namespaceCount = namespaceCount
+        entries[slot].featureCount = featureCount
     }
 
     /// A keyed multiply-xorshift hash of the bytes, eight at a time: the slot.

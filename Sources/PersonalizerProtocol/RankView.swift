@@ -27,6 +27,9 @@ struct RankViewAction {
     /// The action's message as it is on the wire (empty when filled from protobuf-c): what
     /// `ActionFeatureCache` knows it by.
     var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The cache slot holding this action when it was found there; its namespaces were then
+    /// not read (`namespaceCount` is 0 until `RankWireReader.readNamespaces` reads them).
+    var keptSlot = -1
 }
 
 /// A decoded `RankRequest`, flat, reused from one request to the next: the bytes it points at

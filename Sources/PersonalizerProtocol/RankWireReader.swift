@@ -32,17 +32,41 @@ enum RankWireReader {
     /// Fills `header` and `view` when `frame` is a well-formed `Request` whose call is a Rank.
     /// - Returns: false for anything else (another call, no call, malformed bytes); `header`
     ///   and `view` are then meaningless.
-    static func read(_ frame: UnsafeRawBufferPointer, header: inout RequestHeader, into view: inout RankView) -> Bool {
+    /// - Parameter knownActions: actions read before; one found there is not read again (its
+    ///   bytes parse as they did), only marked with its slot.
+    static func read(_ frame: UnsafeRawBufferPointer, header: inout RequestHeader, into view: inout RankView,
+                     knownActions: ActionFeatureCache? = nil) -> Bool {
         header = RequestHeader()
         do {
-            return try readRequest(frame, header: &header, view: &view)
+            return try readRequest(frame, header: &header, view: &view, knownActions: knownActions)
         } catch {
             return false
         }
     }
 
+    /// Reads the namespaces of action `index`, found in the cache (and so not read), for when
+    /// the request needs them after all. Its bytes were read in full before: they parse.
+    static func readNamespaces(of index: Int, into view: inout RankView) {
+        var action = view.actions[index]
+        action.namespaceStart = view.namespaces.count
+        action.namespaceCount = 0
+        action.keptSlot = -1
+        do {
+            var scanner = WireScanner(action.bytes)
+            while let field = try scanner.next() {
+                guard field.number == 2 else { continue }
+                try expect(field, WireField.lengthDelimited)
+                try readNamespace(field.payload, into: &view)
+                action.namespaceCount += 1
+            }
+        } catch {
+            preconditionFailure("the bytes of an action read before no longer parse")
+        }
+        view.actions[index] = action
+    }
+
     private static func readRequest(_ frame: UnsafeRawBufferPointer, header: inout RequestHeader,
-                                    view: inout RankView) throws(WireError) -> Bool {
+                                    view: inout RankView, knownActions: ActionFeatureCache?) throws(WireError) -> Bool {
         var scanner = WireScanner(frame)
         var call: UInt32 = 0
         while let field = try scanner.next() {
@@ -58,7 +82,7 @@ enum RankWireReader {
                 header.token = field.cStringBytes
             case RequestField.rank:
                 try expect(field, WireField.lengthDelimited)
-                try readRank(field.payload, into: &view)
+                try readRank(field.payload, into: &view, knownActions: knownActions)
                 call = field.number
             case RequestField.reward, RequestField.activate, RequestField.status:
                 try expect(field, WireField.lengthDelimited)
@@ -71,7 +95,8 @@ enum RankWireReader {
         return call == RequestField.rank
     }
 
-    private static func readRank(_ bytes: UnsafeRawBufferPointer, into view: inout RankView) throws(WireError) {
+    private static func readRank(_ bytes: UnsafeRawBufferPointer, into view: inout RankView,
+                                 knownActions: ActionFeatureCache?) throws(WireError) {
         view.removeAll()
         var scanner = WireScanner(bytes)
         while let field = try scanner.next() {
@@ -82,7 +107,7 @@ enum RankWireReader {
                 try readNamespace(field.payload, into: &view)
             case RankField.actions:
                 try expect(field, WireField.lengthDelimited)
-                try readAction(field.payload, into: &view)
+                try readAction(field.payload, into: &view, knownActions: knownActions)
             case RankField.excludedActionIDs:
                 try expect(field, WireField.lengthDelimited)
                 view.excludedActionIDs.append(field.cStringBytes)
@@ -99,7 +124,13 @@ enum RankWireReader {
     }
 
     /// Action: 1 id, 2 namespaces.
-    private static func readAction(_ bytes: UnsafeRawBufferPointer, into view: inout RankView) throws(WireError) {
+    private static func readAction(_ bytes: UnsafeRawBufferPointer, into view: inout RankView,
+                                   knownActions: ActionFeatureCache?) throws(WireError) {
+        if let cache = knownActions, let slot = cache.slot(holding: bytes) {
+            view.actions.append(RankViewAction(id: cache.id(in: bytes, slot: slot), namespaceStart: view.namespaces.count,
+                                               namespaceCount: 0, bytes: bytes, keptSlot: slot))
+            return
+        }
         var action = RankViewAction(id: UnsafeRawBufferPointer(start: nil, count: 0),
                                 namespaceStart: view.namespaces.count, namespaceCount: 0, bytes: bytes)
         var scanner = WireScanner(bytes)

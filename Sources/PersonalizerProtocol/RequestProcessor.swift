@@ -30,6 +30,9 @@ public final class RequestProcessor {
     private var candidates: [HashedFeatures] = []
     /// Where actions not found in `actionCache` are hashed, one per candidate position.
     private var hashedActions: [HashedFeatures] = []
+    /// Request indices of the actions hashed in this request, kept in the cache at its end (not
+    /// as they come: that could replace an entry a later action of the request was found in).
+    private var actionsToKeep: [(requestIndex: Int, position: Int)] = []
     private var actionCache: ActionFeatureCache
     private var candidateRequestIndex: [Int] = []
     private var isExcluded: [Bool] = []
@@ -85,7 +88,7 @@ public final class RequestProcessor {
     /// A Rank is read straight from the frame (`RankWireReader`); every other frame, and any
     /// frame the reader declines, is decoded by protobuf-c.
     public func process(_ frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
-        if RankWireReader.read(frame, header: &header, into: &rankView) {
+        if RankWireReader.read(frame, header: &header, into: &rankView, knownActions: actionCache) {
             guard let loop = admit(id: header.id, loop: header.loop, token: header.token, isStatus: false,
                                    into: output) else { return .done }
             return rank(id: header.id, loop: loop, frame: frame, into: output)
@@ -290,23 +293,24 @@ public final class RequestProcessor {
 
         var candidateCount = 0
         candidateRequestIndex.removeAll(keepingCapacity: true)
+        actionsToKeep.removeAll(keepingCapacity: true)
         // Let go of the last request's features first, so each hashing buffer is again the
         // only holder of its storage (and is refilled in place, not copied).
         for position in candidates.indices { candidates[position] = HashedFeatures() }
         for index in 0..<actionCount where !isExcluded[index] {
             if candidates.count == candidateCount { candidates.append(HashedFeatures()) }
             if hashedActions.count == candidateCount { hashedActions.append(HashedFeatures()) }
-            let action = rankView.actions[index]
-            if let kept = keptFeatures(of: action) {
+            if let kept = keptFeatures(ofAction: index) {
                 candidates[candidateCount] = kept
             } else {
+                let action = rankView.actions[index]
                 hashedActions[candidateCount].removeAll(keepingCapacity: true)
                 for namespaceIndex in rankView.namespaceRange(of: action) {
                     try hashNamespace(rankView.namespaces[namespaceIndex], into: &hashedActions[candidateCount],
                                       owner: "action \(action.id.quoted())")
                 }
-                actionCache.keep(action.bytes, features: hashedActions[candidateCount])
                 candidates[candidateCount] = hashedActions[candidateCount]
+                actionsToKeep.append((index, candidateCount))
             }
             candidateRequestIndex.append(index)
             candidateCount += 1
@@ -317,27 +321,44 @@ public final class RequestProcessor {
         if candidates.count > candidateCount { candidates.removeLast(candidates.count - candidateCount) }
         // Excluded actions' features are not hashed, but they are checked all the same.
         for index in 0..<actionCount where isExcluded[index] {
+            if rankView.actions[index].keptSlot >= 0 { RankWireReader.readNamespaces(of: index, into: &rankView) }
             let action = rankView.actions[index]
             for namespaceIndex in rankView.namespaceRange(of: action) {
                 try checkNamespace(rankView.namespaces[namespaceIndex], owner: "action \(action.id.quoted())")
             }
         }
+        keepHashedActions()
     }
 
-    /// The features of an action seen before (validated then), counted against the request's
-    /// limits; nil when it is new or would pass a limit (the slow path then names the place).
+    /// The features of action `index` when it was found in the cache (validated and hashed
+    /// then), counted against the request's limits; nil when it is new, or when it would pass a
+    /// limit: its namespaces are then read, and the slow path counts them and names the place.
     @inline(__always)
-    private func keptFeatures(of action: RankViewAction) -> HashedFeatures? {
-        var featureCount = 0
-        for namespaceIndex in rankView.namespaceRange(of: action) {
-            featureCount += rankView.namespaces[namespaceIndex].featureCount
+    private func keptFeatures(ofAction index: Int) -> HashedFeatures? {
+        let slot = rankView.actions[index].keptSlot
+        guard slot >= 0 else { return nil }
+        let (namespaceCount, featureCount) = actionCache.counts(slot)
+        guard namespacesSeen + namespaceCount <= limits.maxNamespacesPerRank,
+              featuresSeen + featureCount <= limits.maxFeaturesPerRank else {
+            RankWireReader.readNamespaces(of: index, into: &rankView)
+            return nil
         }
-        guard namespacesSeen + action.namespaceCount <= limits.maxNamespacesPerRank,
-              featuresSeen + featureCount <= limits.maxFeaturesPerRank,
-              let kept = actionCache.features(of: action.bytes) else { return nil }
-        namespacesSeen += action.namespaceCount
+        namespacesSeen += namespaceCount
         featuresSeen += featureCount
-        return kept
+        return actionCache.features(slot)
+    }
+
+    /// Keeps the actions hashed in this request in the cache, for the next requests.
+    private func keepHashedActions() {
+        for (index, position) in actionsToKeep {
+            let action = rankView.actions[index]
+            var featureCount = 0
+            for namespaceIndex in rankView.namespaceRange(of: action) {
+                featureCount += rankView.namespaces[namespaceIndex].featureCount
+            }
+            actionCache.keep(action.bytes, id: action.id, namespaceCount: action.namespaceCount,
+                             featureCount: featureCount, features: hashedActions[position])
+        }
     }
 
     private func hashNamespace(_ namespace: RankViewNamespace, into features: inout HashedFeatures,

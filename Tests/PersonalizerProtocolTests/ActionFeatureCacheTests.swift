@@ -48,7 +48,10 @@ final class ActionFeatureCacheTests: XCTestCase {
             let actions = (0..<6).map { _ in Int.random(in: 0..<12, using: &random) }
             let unique = Array(Set(actions)).sorted().map(catalogAction)
             let context = [FeatureNamespace("user", [.text("segment", "s\(index % 3)"), .number("age", Double(index % 50))])]
-            let call = Call.rank(RankCall(context: context, actions: unique, eventID: "e\(index)"))
+            // Now and then one is excluded: its namespaces are then checked, found in the cache or not.
+            let excluded = index % 4 == 0 && unique.count > 1 ? [unique[index % unique.count].id] : []
+            let call = Call.rank(RankCall(context: context, actions: unique, excludedActionIDs: excluded,
+                                          eventID: "e\(index)"))
             let fromCache = send(call, id: UInt64(index), to: cached)
             XCTAssertEqual(fromCache, send(call, id: UInt64(index), to: plain), "request \(index)")
             guard case .rank(let result) = fromCache?.result else { return XCTFail("request \(index): \(String(describing: fromCache))") }
@@ -81,6 +84,20 @@ final class ActionFeatureCacheTests: XCTestCase {
         }
     }
 
+    func testLimitsPassedByCachedActionsAreReportedAsWithoutTheCache() throws {
+        for change in [{ (limits: inout ServerLimits) in limits.maxFeaturesPerRank = 11 },
+                       { (limits: inout ServerLimits) in limits.maxNamespacesPerRank = 5 }] {
+            let (_, cached) = try makeProcessor(cacheSlots: ActionFeatureCache.defaultSlotCount, limits: change)
+            let (_, plain) = try makeProcessor(cacheSlots: 0, limits: change)
+            for (id, count) in [(UInt64(1), 2), (2, 4), (3, 3), (4, 6), (5, 1)] {
+                let call = Call.rank(RankCall(actions: (0..<count).map(catalogAction), excludedActionIDs: count > 2 ? ["action-1"] : [],
+                                              eventID: "l\(id)"))
+                XCTAssertEqual(send(call, id: id, to: cached), send(call, id: id, to: plain), "\(count) actions")
+            }
+            XCTAssertGreaterThan(cached.actionCacheHits, 0)
+        }
+    }
+
     func testCachedActionsStillCountTowardTheRequestLimits() throws {
         let (_, processor) = try makeProcessor(cacheSlots: ActionFeatureCache.defaultSlotCount) { $0.maxFeaturesPerRank = 8 }
         let action = { (index: Int) in RankAction(id: "a\(index)", features: [FeatureNamespace("item", [.text("f", "\(index)"), .text("g", "x")])]) }
@@ -95,26 +112,37 @@ final class ActionFeatureCacheTests: XCTestCase {
     }
 
     func testAReplacedEntryIsNeverTakenForAnotherAction() {
-        var cache = ActionFeatureCache(slotCount: 16)
-        func bytes(_ index: Int) -> [UInt8] { Array("action \(index) with some bytes".utf8) }
+        let cache = ActionFeatureCache(slotCount: 16)
+        func bytes(_ index: Int) -> [UInt8] { Array("id-\(index) and some namespace bytes".utf8) }
         func features(_ index: Int) -> HashedFeatures {
             var features = HashedFeatures()
             features.beginNamespace(name: "n")
             features.addNumber(name: "x", value: Double(index + 1))
             return features
         }
-        for index in 0..<200 { bytes(index).withUnsafeBytes { cache.keep($0, features: features(index)) } }
+        for index in 0..<200 {
+            bytes(index).withUnsafeBytes { raw in
+                let id = UnsafeRawBufferPointer(rebasing: raw[0..<(3 + String(index).count)])
+                cache.keep(raw, id: id, namespaceCount: 1, featureCount: index, features: features(index))
+            }
+        }
         var found = 0
         for index in 0..<200 {
-            if let kept = bytes(index).withUnsafeBytes({ cache.features(of: $0) }) {
-                XCTAssertEqual(kept, features(index), "action \(index)")
+            bytes(index).withUnsafeBytes { raw in
+                guard let slot = cache.slot(holding: raw) else { return }
+                XCTAssertEqual(cache.features(slot), features(index), "action \(index)")
+                XCTAssertEqual(cache.counts(slot).features, index)
+                XCTAssertEqual(String(decoding: cache.id(in: raw, slot: slot), as: UTF8.self), "id-\(index)")
                 found += 1
             }
         }
         XCTAssertGreaterThan(found, 0)
         XCTAssertLessThanOrEqual(found, 16)
         let large = [UInt8](repeating: 7, count: ActionFeatureCache.maxActionBytes + 1)
-        large.withUnsafeBytes { cache.keep($0, features: features(0)) }
-        XCTAssertNil(large.withUnsafeBytes { cache.features(of: $0) }, "larger actions are not kept")
+        large.withUnsafeBytes { raw in
+            cache.keep(raw, id: UnsafeRawBufferPointer(rebasing: raw[0..<1]), namespaceCount: 1, featureCount: 1,
+                       features: features(0))
+            XCTAssertNil(cache.slot(holding: raw), "larger actions are not kept")
+        }
     }
 }
