@@ -37,8 +37,10 @@ public struct EncodedExample: Sendable, Equatable {
         return try result.get()
     }
 
-    /// Decodes into `buffers`, reusing their storage; returns the decision.
-    func decode(into buffers: inout ExampleBuffers) -> (chosen: Int, probability: Double) {
+    /// Decodes into `buffers`, reusing their storage; returns the decision. With
+    /// `chosenActionOnly`, the other actions are skipped and left empty (for a learner that
+    /// learns from the chosen action alone, as with `--cb_type mtr`: most of the decoding saved).
+    func decode(into buffers: inout ExampleBuffers, chosenActionOnly: Bool = false) -> (chosen: Int, probability: Double) {
         bytes.withUnsafeBytes { raw in
             var reader = BinaryReader(raw)
             do {
@@ -48,7 +50,14 @@ public struct EncodedExample: Sendable, Equatable {
                 try reader.features(into: &buffers.shared)
                 let count = try reader.count(max: reader.remaining)
                 while buffers.pool.count < count { buffers.pool.append(HashedFeatures()) }
-                for index in 0..<count { try reader.features(into: &buffers.pool[index]) }
+                for index in 0..<count {
+                    if chosenActionOnly && index != chosen {
+                        try reader.skipFeatures()
+                        buffers.pool[index].removeAll()
+                    } else {
+                        try reader.features(into: &buffers.pool[index])
+                    }
+                }
                 buffers.actionCount = count
                 return (chosen, probability)
             } catch {

@@ -262,7 +262,8 @@ public final class Trainer: @unchecked Sendable {
                                        rewarded: event.wasRewarded, learned: !event.isDropped))
         }
         guard !event.isDropped else { return }
-        let (chosen, probability) = event.payload.decode(into: &exampleBuffers)
+        let (chosen, probability) = event.payload.decode(into: &exampleBuffers,
+                                                         chosenActionOnly: learner.learnsFromChosenActionOnly)
         exampleBuffers.pool.withUnsafeBufferPointer { pool in
             learner.learn(shared: exampleBuffers.shared,
                           actions: UnsafeBufferPointer(rebasing: pool[0..<exampleBuffers.actionCount]),

@@ -89,6 +89,10 @@ public final class LinearLearner: @unchecked Sendable {
         }
     }
 
+    /// Whether `learn` reads only the chosen action's features (and the number of actions):
+    /// true with `--cb_type mtr`, which regresses the chosen action's cost alone.
+    public var learnsFromChosenActionOnly: Bool { policy.costEstimator == .mtr }
+
     /// The same, over actions held elsewhere (the trainer's reused buffers).
     public func learn(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>, chosen: Int,
                       probability: Double, cost: Double) {

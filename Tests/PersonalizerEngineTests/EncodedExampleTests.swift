@@ -56,6 +56,38 @@ final class EncodedExampleTests: XCTestCase {
         XCTAssertEqual(direct.serializedState(), buffered.serializedState())
     }
 
+    /// Decoding the chosen action alone gives the same context and chosen action, empties the
+    /// others, and an mtr learner fed that way ends with the same weights as one fed everything.
+    func testDecodingTheChosenActionAloneLearnsTheSameWithMTR() throws {
+        let policy = try LearningPolicy.parse("--cb_explore_adf -q :: --cb_type mtr")
+        let full = LinearLearner(policy: policy)
+        let chosenOnly = LinearLearner(policy: policy)
+        XCTAssertTrue(chosenOnly.learnsFromChosenActionOnly)
+        XCTAssertFalse(LinearLearner(policy: try LearningPolicy.parse("--cb_explore_adf --cb_type dr")).learnsFromChosenActionOnly)
+        XCTAssertFalse(LinearLearner(policy: try LearningPolicy.parse("--cb_explore_adf --cb_type ips")).learnsFromChosenActionOnly)
+        var fullBuffers = ExampleBuffers(), partialBuffers = ExampleBuffers()
+        for seed in 0..<200 {
+            let original = example(seed: seed, actions: 2 + seed % 6)
+            let encoded = EncodedExample(original)
+            let cost = Double(seed % 3) - 1
+            let decision = encoded.decode(into: &fullBuffers)
+            let partial = encoded.decode(into: &partialBuffers, chosenActionOnly: true)
+            XCTAssertTrue(decision == partial)
+            XCTAssertEqual(partialBuffers.shared, original.shared)
+            XCTAssertEqual(partialBuffers.actionCount, original.actions.count)
+            for index in 0..<original.actions.count {
+                XCTAssertEqual(partialBuffers.pool[index], index == original.chosenIndex ? original.actions[index] : HashedFeatures())
+            }
+            for (learner, buffers) in [(full, fullBuffers), (chosenOnly, partialBuffers)] {
+                buffers.pool.withUnsafeBufferPointer { pool in
+                    learner.learn(shared: buffers.shared, actions: UnsafeBufferPointer(rebasing: pool[0..<buffers.actionCount]),
+                                  chosen: decision.chosen, probability: decision.probability, cost: cost)
+                }
+            }
+        }
+        XCTAssertEqual(full.serializedState(), chosenOnly.serializedState())
+    }
+
     func testDamagedBytesAreRefusedWhenStored() {
         let bytes = EncodedExample(example(seed: 4, actions: 3)).bytes
         for cut in [0, 7, 20, bytes.count - 1] {

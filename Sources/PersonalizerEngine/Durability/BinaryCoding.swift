@@ -156,6 +156,11 @@ struct BinaryReader {
         return features
     }
 
+    /// Steps over one `features` encoding, checked as `features(into:)` checks it.
+    mutating func skipFeatures() throws(FormatError) {
+        _ = try featuresLayout()
+    }
+
     /// Reads features into `features`, reusing its storage.
     mutating func features(into features: inout HashedFeatures) throws(FormatError) {
         let layout = try featuresLayout()
