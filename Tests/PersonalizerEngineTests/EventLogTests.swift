@@ -68,6 +68,63 @@ final class EventLogTests: XCTestCase {
         XCTAssertEqual(try replayAll(reopened), written.map(describe))
     }
 
+    /// Synced log pages leave the page cache (the next writes reuse them rather than take
+    /// fresh ones): the whole pages an fsync covered, and all of a closed segment. The partly
+    /// written last page stays, so the next write need not read it back.
+    func testSyncedPagesLeaveThePageCache() throws {
+        let directory = TemporaryDirectory()
+        let log = try EventLog(directory: directory.path, segmentLimit: 1 << 16)
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var records = 0
+        while log.writtenPosition.offset < UInt64(6 * pageSize) || log.writtenPosition.offset % UInt64(pageSize) == 0 {
+            log.append(.reward(eventID: "event-\(records)", time: UInt64(records), value: 1))
+            records += 1
+            try log.write(sync: false)
+        }
+        XCTAssertEqual(log.segmentNumbers.count, 1)
+        let segmentPath = log.path(of: log.segmentNumbers[0])
+        let wholePages = Int(log.writtenPosition.offset) / pageSize
+        XCTAssertEqual(try residentPages(segmentPath).prefix(wholePages).filter { $0 }.count, wholePages,
+                       "written pages are cached before the sync")
+
+        let syncer = LogSyncer(descriptor: log.sharedDescriptor, operations: .system, counters: LoopCounters(),
+                               mode: .interval, interval: 1_000_000_000, clock: ManualClock(), log: { _ in },
+                               onDurable: {})
+        syncer.noteWritten(events: UInt64(records))
+        XCTAssertTrue(syncer.syncNow())
+        let afterSync = try residentPages(segmentPath)
+        XCTAssertEqual(afterSync.prefix(wholePages).filter { $0 }.count, 0, "synced whole pages are released")
+        XCTAssertTrue(afterSync[wholePages], "the partly written last page stays")
+
+        // Fill the segment until it rotates: the closed one is released entirely.
+        while log.segmentNumbers.count == 1 {
+            log.append(.reward(eventID: "event-\(records)", time: UInt64(records), value: 1))
+            records += 1
+            try log.write(sync: false)
+        }
+        XCTAssertEqual(try residentPages(segmentPath).filter { $0 }.count, 0, "a closed segment is released")
+        let reopened = try EventLog(directory: directory.path, segmentLimit: 1 << 16)
+        XCTAssertEqual(try replayAll(reopened).count, records, "released pages are read back from disk")
+    }
+
+    /// Which pages of a file are in the page cache.
+    private func residentPages(_ path: String) throws -> [Bool] {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw StorageError("opening", path: path) }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_size > 0 else { return [] }
+        let size = Int(info.st_size)
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor, 0), mapping != MAP_FAILED else {
+            throw StorageError("mapping", path: path)
+        }
+        defer { munmap(mapping, size) }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var vector = [UInt8](repeating: 0, count: (size + pageSize - 1) / pageSize)
+        guard mincore(mapping, size, &vector) == 0 else { throw StorageError("mincore on", path: path) }
+        return vector.map { $0 & 1 == 1 }
+    }
+
     /// A crash can stop a write anywhere in the last record: every cut is detected, reported,
     /// truncated, and everything before it survives; new appends then follow cleanly.
     func testTornLastRecordAtEveryByteOffsetIsTruncated() throws {

@@ -206,6 +206,7 @@ public final class EventLog {
     private func rotate() throws(StorageError) {
         let current = segments.last!
         guard operations.fsync(descriptor) == 0 else { throw StorageError("syncing", path: path(of: current)) }
+        SyncedPageRelease.releaseAll(descriptor)
         let closing = descriptor
         setDescriptor(-1)
         close(closing)

@@ -47,6 +47,8 @@ final class LogSyncer: @unchecked Sendable {
     /// Serializes fsyncs from this thread and from a checkpoint writer.
     private let syncLock = Mutex<UInt64>(0)
     private let failing = Atomic<Bool>(false)
+    /// Under `syncLock`.
+    private var pageRelease = SyncedPageRelease()
     static let retryInterval: UInt64 = 100_000_000
 
     init(descriptor: SharedDescriptor, operations: FileOperations, counters: LoopCounters, mode: DurabilityMode,
@@ -118,6 +120,7 @@ final class LogSyncer: @unchecked Sendable {
             let handle = descriptor.duplicate()
             guard handle >= 0 else { return false }
             defer { close(handle) }
+            let mark = SyncedPageRelease.mark(handle)
             guard operations.fsync(handle) == 0 else {
                 let reason = String(cString: strerror(errno))
                 counters.syncError.set("syncing the event log: \(reason)")
@@ -129,6 +132,7 @@ final class LogSyncer: @unchecked Sendable {
                 log("log sync recovered")
             }
             counters.lastSyncMilliseconds.set(clock.nowNanoseconds() / 1_000_000)
+            if let mark { pageRelease.release(handle, upTo: mark) }
             if wanted > synced {
                 synced = wanted
                 counters.durableEvents.set(wanted)
