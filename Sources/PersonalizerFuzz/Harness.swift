@@ -16,8 +16,8 @@ import Musl
 /// every answer against the wire contract:
 ///
 /// - the decoder's verdict matches the length prefix (frame, need more bytes, too large);
-/// - `RankWireReader` accepts exactly the frames protobuf-c decodes as a Rank and reads the
-///   same content from them (`WireReaderDifferential`);
+/// - `RequestWireReader` accepts exactly the frames protobuf-c decodes as a call and reads the
+///   same call and content from them (`WireReaderDifferential`);
 /// - a processed frame appends exactly one framed `Response`, a held-back one (`retryLater`)
 ///   appends nothing and goes through once the trainer drained the ring;
 /// - every response decodes (protobuf-c) and echoes the request's id (0 for an undecodable
@@ -222,9 +222,9 @@ final class FuzzSession {
     /// backpressure the trainer drains (the server waits for it) and the frame goes again.
     private func handleFrame(_ payload: UnsafeRawBufferPointer) {
         framesProcessed += 1
-        // The fast Rank reader must read every frame as protobuf-c does (accept, decline, content).
+        // The wire reader must read every frame as protobuf-c does (accept, decline, call, content).
         if let mismatch = WireReaderDifferential.differential(payload) {
-            fail("RankWireReader and protobuf-c disagree: \(mismatch); frame \(hex(payload))")
+            fail("RequestWireReader and protobuf-c disagree: \(mismatch); frame \(hex(payload))")
         }
         let oracle = RequestOracle(payload, limits: limits)
         let before = output.readableCount

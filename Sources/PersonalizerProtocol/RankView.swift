@@ -28,14 +28,14 @@ struct RankViewAction {
     /// `ActionFeatureCache` knows it by.
     var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
     /// The cache slot holding this action when it was found there; its namespaces were then
-    /// not read (`namespaceCount` is 0 until `RankWireReader.readNamespaces` reads them).
+    /// not read (`namespaceCount` is 0 until `RequestWireReader.readNamespaces` reads them).
     var keptSlot = -1
 }
 
 /// A decoded `RankRequest`, flat, reused from one request to the next: the bytes it points at
 /// belong to the frame (or to protobuf-c's unpacked message) and are valid while it is handled.
 ///
-/// Filled either by `RankWireReader` straight from the wire bytes (the fast path: no allocation
+/// Filled either by `RequestWireReader` straight from the wire bytes (the fast path: no allocation
 /// once the arrays have grown) or from protobuf-c's unpacked message (the definition, used when
 /// the reader declines). The differential test proves both fill it the same way.
 struct RankView {

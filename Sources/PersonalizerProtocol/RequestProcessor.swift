@@ -13,7 +13,7 @@ public enum ProcessOutcome {
     case retryLater(LearningLoop)
 }
 
-/// Turns request frames into responses: decode (protobuf-c) → validate → engine → encode.
+/// Turns request frames into responses: read the wire bytes → validate → engine → encode.
 ///
 /// Owned by the I/O thread; all of its scratch space (hashed features, scores, the response's
 /// ranked actions, the id table) is reused from one request to the next.
@@ -85,13 +85,11 @@ public final class RequestProcessor {
     /// Handles one request frame, appending one framed response to `output` unless it returns
     /// `.retryLater`.
     ///
-    /// A Rank is read straight from the frame (`RankWireReader`); every other frame, and any
-    /// frame the reader declines, is decoded by protobuf-c.
+    /// The frame is read straight from its bytes (`RequestWireReader`); a frame the reader
+    /// declines is decoded by protobuf-c, which decides what is wrong with it.
     public func process(_ frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
-        if RankWireReader.read(frame, header: &header, into: &rankView, knownActions: actionCache) {
-            guard let loop = admit(id: header.id, loop: header.loop, token: header.token, isStatus: false,
-                                   into: output) else { return .done }
-            return rank(id: header.id, loop: loop, frame: frame, into: output)
+        if let call = RequestWireReader.read(frame, header: &header, into: &rankView, knownActions: actionCache) {
+            return dispatch(call, frame: frame, into: output)
         }
         guard let request = personalizer__v1__request__unpack(
             nil, frame.count, frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
@@ -101,25 +99,48 @@ public final class RequestProcessor {
             return .done
         }
         defer { personalizer__v1__request__free_unpacked(request, nil) }
-        let id = request.pointee.id
-        let callCase = request.pointee.call_case
-        guard let loop = admit(id: id, loop: request.pointee.loop.bytes, token: request.pointee.token.bytes,
-                               isStatus: callCase == PERSONALIZER__V1__REQUEST__CALL_STATUS, into: output)
-        else { return .done }
-        switch callCase {
+        let unpacked = request.pointee
+        // The reader and protobuf-c agree on every frame (`WireReaderDifferential`), so a call
+        // is only found here should they not: it is answered all the same.
+        let call: RequestCall
+        switch unpacked.call_case {
         case PERSONALIZER__V1__REQUEST__CALL_RANK:
-            rankView.fill(from: request.pointee.rank.pointee)
-            return rank(id: id, loop: loop, frame: frame, into: output)
+            rankView.fill(from: unpacked.rank.pointee)
+            call = .rank
         case PERSONALIZER__V1__REQUEST__CALL_REWARD:
-            return reward(request.pointee.reward.pointee, id: id, loop: loop, into: output)
+            call = .reward(eventID: unpacked.reward.pointee.event_id.bytes, value: unpacked.reward.pointee.value)
         case PERSONALIZER__V1__REQUEST__CALL_ACTIVATE:
-            return activate(request.pointee.activate.pointee, id: id, loop: loop, into: output)
+            call = .activate(eventID: unpacked.activate.pointee.event_id.bytes)
         case PERSONALIZER__V1__REQUEST__CALL_STATUS:
-            status(id: id, loop: loop, into: output)
-            return .done
+            call = .status
         default:
-            writeError(id: id, RequestError(.invalidArgument,
+            // The loop, token and storage are checked first, as for a call.
+            guard admit(id: unpacked.id, loop: unpacked.loop.bytes, token: unpacked.token.bytes, isStatus: false,
+                        into: output) != nil else { return .done }
+            writeError(id: unpacked.id, RequestError(.invalidArgument,
                 "the request has no call set (expected rank, reward, activate or status)"), into: output)
+            return .done
+        }
+        header = RequestHeader(id: unpacked.id, loop: unpacked.loop.bytes, token: unpacked.token.bytes)
+        return dispatch(call, frame: frame, into: output)
+    }
+
+    /// Answers `call`, whose request's fields are in `header` (and a Rank's in `rankView`).
+    private func dispatch(_ call: RequestCall, frame: UnsafeRawBufferPointer, into output: ByteBuffer) -> ProcessOutcome {
+        let id = header.id
+        var isStatus = false
+        if case .status = call { isStatus = true }
+        guard let loop = admit(id: id, loop: header.loop, token: header.token, isStatus: isStatus, into: output)
+        else { return .done }
+        switch call {
+        case .rank:
+            return rank(id: id, loop: loop, frame: frame, into: output)
+        case .reward(let eventID, let value):
+            return reward(eventID: eventID, value: value, id: id, loop: loop, into: output)
+        case .activate(let eventID):
+            return activate(eventID: eventID, id: id, loop: loop, into: output)
+        case .status:
+            StatusResponseEncoder.write(id: id, report: StatusReport(loop.counters), into: output)
             return .done
         }
     }
@@ -321,7 +342,7 @@ public final class RequestProcessor {
         if candidates.count > candidateCount { candidates.removeLast(candidates.count - candidateCount) }
         // Excluded actions' features are not hashed, but they are checked all the same.
         for index in 0..<actionCount where isExcluded[index] {
-            if rankView.actions[index].keptSlot >= 0 { RankWireReader.readNamespaces(of: index, into: &rankView) }
+            if rankView.actions[index].keptSlot >= 0 { RequestWireReader.readNamespaces(of: index, into: &rankView) }
             let action = rankView.actions[index]
             for namespaceIndex in rankView.namespaceRange(of: action) {
                 try checkNamespace(rankView.namespaces[namespaceIndex], owner: "action \(action.id.quoted())")
@@ -340,7 +361,7 @@ public final class RequestProcessor {
         let (namespaceCount, featureCount) = actionCache.counts(slot)
         guard namespacesSeen + namespaceCount <= limits.maxNamespacesPerRank,
               featuresSeen + featureCount <= limits.maxFeaturesPerRank else {
-            RankWireReader.readNamespaces(of: index, into: &rankView)
+            RequestWireReader.readNamespaces(of: index, into: &rankView)
             return nil
         }
         namespacesSeen += namespaceCount
@@ -421,33 +442,27 @@ public final class RequestProcessor {
 
     // MARK: Reward, Activate, Status
 
-    private func reward(_ request: Personalizer__V1__RewardRequest, id: UInt64, loop: LearningLoop,
+    private func reward(eventID eventIDBytes: UnsafeRawBufferPointer, value: Double, id: UInt64, loop: LearningLoop,
                         into output: ByteBuffer) -> ProcessOutcome {
-        let eventIDBytes = request.event_id.bytes
         if let error = checkEventID(eventIDBytes, call: "reward") {
             writeError(id: id, error, into: output)
             return .done
         }
-        guard request.value.isFinite else {
+        guard value.isFinite else {
             writeError(id: id, RequestError(.invalidArgument,
-                "reward: value \(request.value) for event \(eventIDBytes.quoted()) is not a finite number"), into: output)
+                "reward: value \(value) for event \(eventIDBytes.quoted()) is not a finite number"), into: output)
             return .done
         }
         let producer = loop.producer
         guard producer.reserve(bytes: LoopProducer.rewardBytes(eventID: eventIDBytes)) else { return .retryLater(loop) }
-        producer.submitReward(eventID: eventIDBytes, time: clock.nowNanoseconds(), value: request.value)
+        producer.submitReward(eventID: eventIDBytes, time: clock.nowNanoseconds(), value: value)
         noteSubmitted(to: producer)
-        var reward = Personalizer__V1__RewardResponse()
-        personalizer__v1__reward_response__init(&reward)
-        withUnsafeMutablePointer(to: &reward) { pointer in
-            writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_REWARD; $0.reward = pointer }
-        }
+        AcknowledgementEncoder.write(id: id, call: .reward, into: output)
         return .done
     }
 
-    private func activate(_ request: Personalizer__V1__ActivateRequest, id: UInt64, loop: LearningLoop,
+    private func activate(eventID eventIDBytes: UnsafeRawBufferPointer, id: UInt64, loop: LearningLoop,
                           into output: ByteBuffer) -> ProcessOutcome {
-        let eventIDBytes = request.event_id.bytes
         if let error = checkEventID(eventIDBytes, call: "activate") {
             writeError(id: id, error, into: output)
             return .done
@@ -456,11 +471,7 @@ public final class RequestProcessor {
         guard producer.reserve(bytes: LoopProducer.activateBytes(eventID: eventIDBytes)) else { return .retryLater(loop) }
         producer.submitActivate(eventID: eventIDBytes, time: clock.nowNanoseconds())
         noteSubmitted(to: producer)
-        var activate = Personalizer__V1__ActivateResponse()
-        personalizer__v1__activate_response__init(&activate)
-        withUnsafeMutablePointer(to: &activate) { pointer in
-            writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ACTIVATE; $0.activate = pointer }
-        }
+        AcknowledgementEncoder.write(id: id, call: .activate, into: output)
         return .done
     }
 
@@ -485,35 +496,6 @@ public final class RequestProcessor {
                 "\(call): event id of \(bytes.count) bytes is longer than the limit of \(limits.maxIdLength)")
         }
         return nil
-    }
-
-    private func status(id: UInt64, loop: LearningLoop, into output: ByteBuffer) {
-        let counters = loop.counters
-        var status = Personalizer__V1__StatusResponse()
-        personalizer__v1__status_response__init(&status)
-        status.model_version = counters.modelVersion.load()
-        status.rank_calls = counters.rankCalls.load()
-        status.reward_calls = counters.rewardCalls.load()
-        status.activate_calls = counters.activateCalls.load()
-        status.learned_events = counters.learnedEvents.load()
-        status.pending_events = counters.pendingEvents
-        status.unmatched_rewards = counters.unmatchedRewards.load()
-        status.unmatched_activations = counters.unmatchedActivations.load()
-        status.dropped_not_activated = counters.droppedNotActivated.load()
-        status.backpressure_stalls = counters.backpressureStalls.load()
-        status.published_at_unix_ms = counters.publishedAtMilliseconds.load()
-        status.over_capacity_events = counters.overCapacityEvents.load()
-        status.log_bytes = counters.logBytes.load()
-        status.oldest_event_unix_ms = counters.oldestEventMilliseconds.load()
-        status.last_fsync_unix_ms = counters.lastSyncMilliseconds.load()
-        let storageError = counters.currentStorageError
-        var errorText = Array((storageError ?? "").utf8CString)
-        errorText.withUnsafeMutableBufferPointer { text in
-            status.storage_error = text.baseAddress
-            withUnsafeMutablePointer(to: &status) { pointer in
-                writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_STATUS; $0.status = pointer }
-            }
-        }
     }
 
     // MARK: encoding

@@ -5,16 +5,16 @@ import PersonalizerProto
 import Glibc
 #endif
 
-/// `RankWireReader` against protobuf-c (the definition of the format) on the same bytes: the
-/// reader must accept exactly the frames protobuf-c decodes as a Rank, and read the same
-/// content from them. Run on every frame by the fuzz target and on hand-written and mutated
-/// frames by `RankWireReaderTests`. Not on the request path: it unpacks with protobuf-c and
-/// allocates.
+/// `RequestWireReader` against protobuf-c (the definition of the format) on the same bytes:
+/// the reader must accept exactly the frames protobuf-c decodes as a call, and read the same
+/// call and content from them. Run on every frame by the fuzz target and on hand-written and
+/// mutated frames by `RequestWireReaderTests`. Not on the request path: it unpacks with
+/// protobuf-c and allocates.
 package enum WireReaderDifferential {
     package enum Verdict: Equatable {
-        /// Both read a Rank, with the same content.
+        /// Both read the same call, with the same content.
         case bothAccept
-        /// protobuf-c fails or decodes another call, and the reader declines.
+        /// protobuf-c fails or finds no call, and the reader declines.
         case bothDecline
         /// What differs.
         case mismatch(String)
@@ -29,37 +29,66 @@ package enum WireReaderDifferential {
     package static func compare(_ frame: UnsafeRawBufferPointer) -> Verdict {
         var header = RequestHeader()
         var view = RankView()
-        let readerAccepts = RankWireReader.read(frame, header: &header, into: &view)
+        let call = RequestWireReader.read(frame, header: &header, into: &view)
         guard let request = personalizer__v1__request__unpack(
             nil, frame.count, frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
         else {
-            return readerAccepts ? .mismatch("the reader accepts a frame protobuf-c does not unpack") : .bothDecline
+            return call.map { .mismatch("the reader reads a \($0.name) from a frame protobuf-c does not unpack") }
+                ?? .bothDecline
         }
         defer { personalizer__v1__request__free_unpacked(request, nil) }
-        let callCase = request.pointee.call_case
-        let isRank = callCase == PERSONALIZER__V1__REQUEST__CALL_RANK
-        switch (readerAccepts, isRank) {
-        case (false, false):
-            return .bothDecline
-        case (true, false):
-            return .mismatch("the reader accepts a Rank, protobuf-c unpacks call case \(callCase.rawValue)")
-        case (false, true):
-            return .mismatch("protobuf-c unpacks a Rank the reader declines")
-        case (true, true):
-            break
+        let unpacked = request.pointee
+        let expectedName = callName(unpacked.call_case)
+        guard let call else {
+            return expectedName.map { .mismatch("protobuf-c unpacks a \($0) the reader declines") } ?? .bothDecline
+        }
+        guard call.name == expectedName else {
+            return .mismatch("the reader reads a \(call.name), protobuf-c \(expectedName ?? "no call")")
         }
 
         var differences = Differences()
-        differences.value("id", reader: header.id, protobufC: request.pointee.id)
-        differences.bytes("loop", reader: header.loop, protobufC: request.pointee.loop)
-        differences.bytes("token", reader: header.token, protobufC: request.pointee.token)
-        let rank = request.pointee.rank.pointee
-        differences.view(view, rank, source: "reader")
-        // The view protobuf-c's message fills (the fallback path) must say the same.
-        var filled = RankView()
-        filled.fill(from: rank)
-        differences.view(filled, rank, source: "fill(from:)")
+        differences.value("id", reader: header.id, protobufC: unpacked.id)
+        differences.bytes("loop", reader: header.loop, protobufC: unpacked.loop)
+        differences.bytes("token", reader: header.token, protobufC: unpacked.token)
+        switch call {
+        case .rank:
+            let rank = unpacked.rank.pointee
+            differences.view(view, rank, source: "reader")
+            // The view protobuf-c's message fills (the fallback path) must say the same.
+            var filled = RankView()
+            filled.fill(from: rank)
+            differences.view(filled, rank, source: "fill(from:)")
+        case .reward(let eventID, let value):
+            differences.bytes("reward.event_id", reader: eventID, protobufC: unpacked.reward.pointee.event_id)
+            differences.bits("reward.value", reader: value, protobufC: unpacked.reward.pointee.value)
+        case .activate(let eventID):
+            differences.bytes("activate.event_id", reader: eventID, protobufC: unpacked.activate.pointee.event_id)
+        case .status:
+            break
+        }
         return differences.lines.isEmpty ? .bothAccept : .mismatch(differences.lines.joined(separator: "; "))
+    }
+
+    private static func callName(_ callCase: Personalizer__V1__Request__CallCase) -> String? {
+        switch callCase {
+        case PERSONALIZER__V1__REQUEST__CALL_RANK: "rank"
+        case PERSONALIZER__V1__REQUEST__CALL_REWARD: "reward"
+        case PERSONALIZER__V1__REQUEST__CALL_ACTIVATE: "activate"
+        case PERSONALIZER__V1__REQUEST__CALL_STATUS: "status"
+        default: nil
+        }
+    }
+}
+
+extension RequestCall {
+    /// The call's field name in `Request`.
+    var name: String {
+        switch self {
+        case .rank: "rank"
+        case .reward: "reward"
+        case .activate: "activate"
+        case .status: "status"
+        }
     }
 }
 

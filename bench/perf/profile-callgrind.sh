@@ -43,7 +43,7 @@ path, calls = sys.argv[1], int(sys.argv[2])
 wanted = [
     ("PROGRAM TOTALS", "everything, all threads"),
     ("RequestProcessor.process(", "I/O thread: one request frame"),
-    ("RankWireReader.read(", "  read the Rank's wire bytes"),
+    ("RequestWireReader.read(", "  read the Rank's wire bytes"),
     ("personalizer__v1__request__unpack", "  protobuf-c unpack (other calls)"),
     ("personalizer__v1__request__free_unpacked", "  protobuf-c free_unpacked"),
     ("RequestProcessor.rank(", "  Rank"),

@@ -1,17 +1,17 @@
 import XCTest
 @testable import PersonalizerProtocol
 
-/// `RankWireReader` against protobuf-c 1.4.1, the definition of the format: every frame must be
-/// accepted exactly when protobuf-c unpacks it as a Rank, with the same content
+/// `RequestWireReader` against protobuf-c 1.4.1, the definition of the format: every frame must be
+/// accepted exactly when protobuf-c unpacks it as a call, with the same call and content
 /// (`WireReaderDifferential`). Hand-written edge cases first, each with the answer protobuf-c
 /// gives; then mutated encodings of random valid requests.
-final class RankWireReaderTests: XCTestCase {
+final class RequestWireReaderTests: XCTestCase {
     private typealias W = WireBytes
     private typealias WireType = WireBytes.WireType
 
-    /// Asserts that reader and protobuf-c agree on `frame` and that they accept it (or not);
-    /// then runs `inspect` on what the reader read.
-    private func check(_ frame: [UInt8], accepted: Bool, _ what: String,
+    /// Asserts that reader and protobuf-c agree on `frame` and that they accept it as `call`
+    /// (or decline it); then runs `inspect` on what the reader read.
+    private func check(_ frame: [UInt8], accepted: Bool, call expectedCall: String = "rank", _ what: String,
                        file: StaticString = #filePath, line: UInt = #line,
                        inspect: (RequestHeader, RankView) -> Void = { _, _ in }) {
         frame.withUnsafeBytes { bytes in
@@ -19,7 +19,20 @@ final class RankWireReaderTests: XCTestCase {
             XCTAssertEqual(verdict, accepted ? .bothAccept : .bothDecline, "\(what): \(hex(frame))", file: file, line: line)
             var header = RequestHeader()
             var view = RankView()
-            if RankWireReader.read(bytes, header: &header, into: &view) { inspect(header, view) }
+            if let call = RequestWireReader.read(bytes, header: &header, into: &view) {
+                XCTAssertEqual(call.name, expectedCall, what, file: file, line: line)
+                inspect(header, view)
+            }
+        }
+    }
+
+    /// The call the reader reads from `frame`, which must agree with protobuf-c.
+    private func readCall(_ frame: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> RequestCall? {
+        frame.withUnsafeBytes { bytes in
+            XCTAssertNil(WireReaderDifferential.differential(bytes), hex(frame), file: file, line: line)
+            var header = RequestHeader()
+            var view = RankView()
+            return RequestWireReader.read(bytes, header: &header, into: &view)
         }
     }
 
@@ -46,9 +59,10 @@ final class RankWireReaderTests: XCTestCase {
         let reward = W.field(11, W.field(1, "e") + W.doubleField(2, 1))
         let activate = W.field(12, W.field(1, "e"))
         let status = W.field(13, [])
-        check(simpleRank + reward, accepted: false, "rank, reward")
-        check(simpleRank + status, accepted: false, "rank, status")
-        check(simpleRank + activate, accepted: false, "rank, activate")
+        check(simpleRank + reward, accepted: true, call: "reward", "rank, reward")
+        check(simpleRank + status, accepted: true, call: "status", "rank, status")
+        check(simpleRank + activate, accepted: true, call: "activate", "rank, activate")
+        check(status + reward, accepted: true, call: "reward", "status, reward")
         check(simpleRank + reward + simpleRank, accepted: true, "rank, reward, rank")
         check(reward + activate + status + simpleRank, accepted: true, "reward, activate, status, rank")
         // A malformed earlier call fails the whole frame, even when a Rank follows.
@@ -292,13 +306,57 @@ final class RankWireReaderTests: XCTestCase {
         for (what, frame) in cases { check(frame, accepted: false, what) }
     }
 
-    func testFramesWithoutARankAreDeclined() {
+    func testFramesWithoutACallAreDeclined() {
         check([], accepted: false, "the empty frame")
         check(W.request(id: 1, loop: "default", []), accepted: false, "no call")
-        check(MessageCodec.encode(Request(id: 2, call: .status)), accepted: false, "status")
-        check(MessageCodec.encode(Request(id: 3, call: .reward(eventID: "e", value: 1))), accepted: false, "reward")
-        check(MessageCodec.encode(Request(id: 4, call: .activate(eventID: "e"))), accepted: false, "activate")
+        check(W.varintField(1, 1) + W.field(2, "l") + W.field(20, W.field(1, "x")), accepted: false, "unknown fields only")
         check(W.rank([]), accepted: true, "an empty rank is still a Rank (validation refuses it later)")
+    }
+
+    func testRewardActivateAndStatusAreReadWithTheirArguments() {
+        check(MessageCodec.encode(Request(id: 2, loop: "l", call: .status)), accepted: true, call: "status",
+              "status") { header, _ in
+            XCTAssertEqual(header.id, 2)
+            XCTAssertEqual(self.text(header.loop), "l")
+        }
+        check(MessageCodec.encode(Request(id: 3, call: .reward(eventID: "e", value: 1))), accepted: true,
+              call: "reward", "reward")
+        check(MessageCodec.encode(Request(id: 4, token: "t", call: .activate(eventID: "e"))), accepted: true,
+              call: "activate", "activate") { header, _ in XCTAssertEqual(self.text(header.token), "t") }
+
+        guard case .reward(let eventID, let value)? = readCall(W.field(11, W.field(1, "ev") + W.doubleField(2, 0.25))) else {
+            return XCTFail("a reward")
+        }
+        XCTAssertEqual(text(eventID), "ev")
+        XCTAssertEqual(value, 0.25)
+        // The last event id and value win; a NaN keeps its payload; a missing value is 0.
+        let nan = Double(nan: 0x1234, signaling: false)
+        guard case .reward(let lastID, let lastValue)? = readCall(W.field(11,
+            W.field(1, "a") + W.doubleField(2, 1) + W.field(1, "b\u{0}c") + W.doubleField(2, nan)))
+        else { return XCTFail("a reward") }
+        XCTAssertEqual(text(lastID), "b")
+        XCTAssertEqual(lastValue.bitPattern, nan.bitPattern)
+        guard case .reward(let bareID, let bareValue)? = readCall(W.field(11, [])) else { return XCTFail("a reward") }
+        XCTAssertEqual(bareID.count, 0)
+        XCTAssertEqual(bareValue.bitPattern, 0)
+        // A second reward replaces the first rather than merging with it.
+        guard case .reward(let replacedID, let replacedValue)? = readCall(
+            W.field(11, W.field(1, "a") + W.doubleField(2, 1)) + W.field(11, W.doubleField(2, 2)))
+        else { return XCTFail("a reward") }
+        XCTAssertEqual(replacedID.count, 0)
+        XCTAssertEqual(replacedValue, 2)
+        guard case .activate(let activated)? = readCall(W.field(12, W.field(1, "x") + W.field(1, "y\u{0}z") + W.varintField(7, 1)))
+        else { return XCTFail("an activate") }
+        XCTAssertEqual(text(activated), "y")
+
+        // Their fields under a wrong wire type, or bytes that do not parse, fail the frame.
+        check(W.field(11, W.varintField(2, 1)), accepted: false, "reward value as a varint")
+        check(W.field(11, W.fixed32Field(2, 1)), accepted: false, "reward value as fixed32")
+        check(W.field(11, W.varintField(1, 1)), accepted: false, "reward event id as a varint")
+        check(W.field(12, W.fixed64Field(1, 1)), accepted: false, "activate event id as fixed64")
+        check(W.field(13, [0xFF]), accepted: false, "status with a cut tag")
+        check(W.field(13, W.varintField(3, 5) + W.field(9, "x")), accepted: true, call: "status",
+              "status with unknown fields")
     }
 
     // MARK: mutated valid requests
@@ -308,7 +366,7 @@ final class RankWireReaderTests: XCTestCase {
     /// lengths in non-minimal encodings, strings with NULs, unknown fields, other calls of the
     /// oneof, feature values and defer_activation in every wire type) and byte by byte (flips,
     /// insertions, deletions, truncations, copied slices): reader and protobuf-c must agree on
-    /// every input, and enough inputs must stay Ranks for the agreement on content to count.
+    /// every input, and enough inputs must stay calls for the agreement on content to count.
     func testMutatedRankRequestsAreReadAsProtobufCReadsThem() {
         let inputCount = 200_000
         var random = SplitMix64(seed: 0x5EED_D1FF)
@@ -341,9 +399,9 @@ final class RankWireReaderTests: XCTestCase {
         let compared = accepted + declined + mismatchCount
         XCTAssertEqual(mismatches, [], "reader and protobuf-c disagree on \(mismatchCount) inputs")
         XCTAssertGreaterThanOrEqual(compared, inputCount)
-        XCTAssertGreaterThan(accepted, compared / 4, "too few mutated inputs stay Ranks for the test to mean much")
+        XCTAssertGreaterThan(accepted, compared / 4, "too few mutated inputs stay calls for the test to mean much")
         XCTAssertGreaterThan(declined, compared / 10, "too few mutations break the frame")
-        print("RankWireReaderTests: \(compared) inputs compared, \(accepted) accepted by both, "
+        print("RequestWireReaderTests: \(compared) inputs compared, \(accepted) accepted by both, "
               + "\(declined) declined by both, \(mismatchCount) disagreements")
     }
 }

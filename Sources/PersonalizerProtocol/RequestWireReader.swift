@@ -5,20 +5,28 @@ struct RequestHeader {
     var token = UnsafeRawBufferPointer(start: nil, count: 0)
 }
 
-/// Reads a `Request` whose call is a Rank straight from its wire bytes into a `RankView`: no
-/// copy, no allocation once the view's arrays have grown, and about a tenth of the time
-/// protobuf-c's unpack (malloc for every message and string) and free take.
+/// The call a request makes, with its arguments as slices of the frame. A Rank's arguments are
+/// in the `RankView` it was read into.
+enum RequestCall {
+    case rank
+    case reward(eventID: UnsafeRawBufferPointer, value: Double)
+    case activate(eventID: UnsafeRawBufferPointer)
+    case status
+}
+
+/// Reads a `Request` straight from its wire bytes: the header, the call, and a Rank's content
+/// into a `RankView`. No copy, no allocation once the view's arrays have grown, and about a
+/// tenth of the time protobuf-c's unpack (malloc for every message and string) and free take.
 ///
 /// protobuf-c stays the definition of the format. The reader follows its decoding rules —
 /// the last value of a scalar or string wins; a later member of a oneof replaces an earlier
 /// one, even another occurrence of the same member (a second `rank` is not merged into the
 /// first); every occurrence of a message field must itself parse; unknown fields are skipped;
 /// a bool is read under any wire type; strings end at their first NUL, as protobuf-c's C
-/// strings do — and it declines (returns false) whenever the frame is not a well-formed Rank,
-/// so that protobuf-c decides what the frame is and which error it gets. `RankWireReaderTests`
-/// and the fuzz target check, input by input, that reader and protobuf-c agree
-/// (`WireReaderDifferential`).
-enum RankWireReader {
+/// strings do — and it declines (returns nil) whenever the frame is malformed or makes no call,
+/// so that protobuf-c decides which error the frame gets. `RequestWireReaderTests` and the fuzz
+/// target check, input by input, that reader and protobuf-c agree (`WireReaderDifferential`).
+enum RequestWireReader {
     // Field numbers, from proto/personalizer/v1/personalizer.proto.
     private enum RequestField {
         static let id: UInt32 = 1, loop: UInt32 = 2, token: UInt32 = 3
@@ -29,18 +37,19 @@ enum RankWireReader {
         static let eventID: UInt32 = 4, deferActivation: UInt32 = 5
     }
 
-    /// Fills `header` and `view` when `frame` is a well-formed `Request` whose call is a Rank.
-    /// - Returns: false for anything else (another call, no call, malformed bytes); `header`
-    ///   and `view` are then meaningless.
+    /// Fills `header` (and `view`, for a Rank) when `frame` is a well-formed `Request` that
+    /// makes a call.
+    /// - Returns: the call; nil for anything else (no call, malformed bytes), when `header`
+    ///   and `view` are meaningless.
     /// - Parameter knownActions: actions read before; one found there is not read again (its
     ///   bytes parse as they did), only marked with its slot.
     static func read(_ frame: UnsafeRawBufferPointer, header: inout RequestHeader, into view: inout RankView,
-                     knownActions: ActionFeatureCache? = nil) -> Bool {
+                     knownActions: ActionFeatureCache? = nil) -> RequestCall? {
         header = RequestHeader()
         do {
             return try readRequest(frame, header: &header, view: &view, knownActions: knownActions)
         } catch {
-            return false
+            return nil
         }
     }
 
@@ -66,9 +75,9 @@ enum RankWireReader {
     }
 
     private static func readRequest(_ frame: UnsafeRawBufferPointer, header: inout RequestHeader,
-                                    view: inout RankView, knownActions: ActionFeatureCache?) throws(WireError) -> Bool {
+                                    view: inout RankView, knownActions: ActionFeatureCache?) throws(WireError) -> RequestCall? {
         var scanner = WireScanner(frame)
-        var call: UInt32 = 0
+        var call: RequestCall?
         while let field = try scanner.next() {
             switch field.number {
             case RequestField.id:
@@ -83,16 +92,60 @@ enum RankWireReader {
             case RequestField.rank:
                 try expect(field, WireField.lengthDelimited)
                 try readRank(field.payload, into: &view, knownActions: knownActions)
-                call = field.number
-            case RequestField.reward, RequestField.activate, RequestField.status:
+                call = .rank
+            case RequestField.reward:
                 try expect(field, WireField.lengthDelimited)
-                try checkOtherCall(field.payload, number: field.number)
-                call = field.number
+                call = try readReward(field.payload)
+            case RequestField.activate:
+                try expect(field, WireField.lengthDelimited)
+                call = try readActivate(field.payload)
+            case RequestField.status:
+                try expect(field, WireField.lengthDelimited)
+                try skipFields(field.payload)
+                call = .status
             default:
                 break  // unknown field
             }
         }
-        return call == RequestField.rank
+        return call
+    }
+
+    /// Reward: 1 event id, 2 value.
+    private static func readReward(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> RequestCall {
+        var eventID = UnsafeRawBufferPointer(start: nil, count: 0)
+        var value = 0.0
+        var scanner = WireScanner(bytes)
+        while let field = try scanner.next() {
+            switch field.number {
+            case 1:
+                try expect(field, WireField.lengthDelimited)
+                eventID = field.cStringBytes
+            case 2:
+                try expect(field, WireField.fixed64)
+                value = Double(bitPattern: field.scalar)
+            default:
+                break
+            }
+        }
+        return .reward(eventID: eventID, value: value)
+    }
+
+    /// Activate: 1 event id.
+    private static func readActivate(_ bytes: UnsafeRawBufferPointer) throws(WireError) -> RequestCall {
+        var eventID = UnsafeRawBufferPointer(start: nil, count: 0)
+        var scanner = WireScanner(bytes)
+        while let field = try scanner.next() {
+            guard field.number == 1 else { continue }
+            try expect(field, WireField.lengthDelimited)
+            eventID = field.cStringBytes
+        }
+        return .activate(eventID: eventID)
+    }
+
+    /// A message with no known fields (Status): its unknown fields must still parse.
+    private static func skipFields(_ bytes: UnsafeRawBufferPointer) throws(WireError) {
+        var scanner = WireScanner(bytes)
+        while try scanner.next() != nil {}
     }
 
     private static func readRank(_ bytes: UnsafeRawBufferPointer, into view: inout RankView,
@@ -233,22 +286,6 @@ enum RankWireReader {
             }
         }
         return feature
-    }
-
-    /// Reward (1 event id, 2 value), Activate (1 event id), Status (no fields): checked only so
-    /// that a frame whose last call is a Rank is accepted exactly when protobuf-c accepts it.
-    private static func checkOtherCall(_ bytes: UnsafeRawBufferPointer, number: UInt32) throws(WireError) {
-        var scanner = WireScanner(bytes)
-        while let field = try scanner.next() {
-            switch (number, field.number) {
-            case (RequestField.reward, 1), (RequestField.activate, 1):
-                try expect(field, WireField.lengthDelimited)
-            case (RequestField.reward, 2):
-                try expect(field, WireField.fixed64)
-            default:
-                break
-            }
-        }
     }
 
     @inline(__always)
