@@ -3,7 +3,8 @@
 #   make bench                   the matrix (3-4 minutes): bench/results/perf.{txt,json}, perf-latency.png
 #   make bench-soak-throughput   60 s Rank+Reward: pairs/s, server RSS, trainer lag
 #   make bench-echo              just the echo server (bench/build/personalizer-echo)
-# BENCH_RUNS, BENCH_DURATION, BENCH_WARMUP and BENCH_SOAK_DURATION shorten or lengthen a run.
+# BENCH_RUNS, BENCH_DURATION, BENCH_WARMUP and BENCH_SOAK_DURATION shorten or lengthen a run;
+# BENCH_CASES (e.g. ad) and BENCH_PLACEMENTS (pinned or unpinned) run a part of the matrix.
 
 CC ?= cc
 BENCH_ECHO := bench/build/personalizer-echo

@@ -8,6 +8,7 @@ client and server pinned to one CPU (`taskset -c 0` for both), and unpinned.
 
     bench.py                 the matrix (cases a, b, d pinned and unpinned; c unpinned)
     bench.py --soak          Rank+Reward throughput for 60 s: pairs/s, server RSS, trainer lag
+    bench.py --cases ad --placements pinned     a part of the matrix (quicker, while working on one case)
 
 Writes bench/results/perf.{json,txt} and perf-latency.png (or perf-soak-throughput.{json,txt,png}).
 Standard library only, plus matplotlib for the plots (skipped with a note if it is missing).
@@ -188,7 +189,10 @@ def warn_if_busy():
 # --- the matrix ---------------------------------------------------------------------------
 
 def matrix(args, work):
-    cases_by_placement = {"pinned": ["a", "b", "d"], "unpinned": ["a", "b", "d", "c"]}
+    cases_by_placement = {placement: [case for case in cases if case in args.cases]
+                          for placement, cases in (("pinned", ["a", "b", "d"]), ("unpinned", ["a", "b", "d", "c"]))
+                          if placement in args.placements}
+    cases_by_placement = {placement: cases for placement, cases in cases_by_placement.items() if cases}
     data = {"machine": machine_info(), "settings": {"runs": args.runs, "duration_s": args.duration,
                                                     "warmup_s": args.warmup, "server_config": json.loads(CONFIG.read_text()),
                                                     "placements": {k: " ".join(v) or "(none)" for k, v in PLACEMENTS.items()}},
@@ -431,7 +435,15 @@ def main():
     parser.add_argument("--soak", action="store_true", help="the 60 s Rank+Reward throughput soak instead")
     parser.add_argument("--soak-duration", type=float, default=float(os.environ.get("BENCH_SOAK_DURATION", 60)))
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--cases", default=os.environ.get("BENCH_CASES", "abcd"),
+                        help="which cases of the matrix to run, e.g. ad (default: abcd)")
+    parser.add_argument("--placements", default=os.environ.get("BENCH_PLACEMENTS", "pinned,unpinned"),
+                        help="pinned, unpinned or both (default: pinned,unpinned)")
     args = parser.parse_args()
+    args.placements = args.placements.split(",")
+    unknown = [c for c in args.cases if c not in CASES] + [p for p in args.placements if p not in PLACEMENTS]
+    if unknown:
+        sys.exit(f"bench: unknown case or placement: {', '.join(unknown)}")
     for binary in (SERVER, LOAD, ECHO):
         if not binary.exists():
             sys.exit(f"bench: {binary} is missing (make bench builds it)")
