@@ -108,10 +108,7 @@ final class RankResponseEncoderTests: XCTestCase {
             response.id = id
             response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_RANK
             response.rank = rankPointer
-            var bytes = [UInt8](repeating: 0, count: personalizer__v1__response__get_packed_size(&response))
-            let written = personalizer__v1__response__pack(&response, &bytes)
-            XCTAssertEqual(written, bytes.count)
-            return bytes
+            return protobufCPacked(&response)
         }
     }
 }

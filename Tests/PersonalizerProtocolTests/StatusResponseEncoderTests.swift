@@ -96,9 +96,7 @@ final class StatusResponseEncoderTests: XCTestCase {
 
     /// The response packed by protobuf-c behind its 4-byte big-endian length.
     private func framed(_ response: inout Personalizer__V1__Response) -> [UInt8] {
-        let size = personalizer__v1__response__get_packed_size(&response)
-        var bytes = [UInt8](repeating: 0, count: size)
-        XCTAssertEqual(personalizer__v1__response__pack(&response, &bytes), size)
-        return withUnsafeBytes(of: UInt32(size).bigEndian) { Array($0) } + bytes
+        let bytes = protobufCPacked(&response)
+        return withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { Array($0) } + bytes
     }
 }
