@@ -519,20 +519,15 @@ public final class RequestProcessor {
                 errorMessage.code = error.code.rawValue
                 errorMessage.message = text.baseAddress
                 withUnsafeMutablePointer(to: &errorMessage) { pointer in
-                    writeResponse(id: id, into: output) { $0.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ERROR; $0.error = pointer }
+                    var response = Personalizer__V1__Response()
+                    personalizer__v1__response__init(&response)
+                    response.id = id
+                    response.result_case = PERSONALIZER__V1__RESPONSE__RESULT_ERROR
+                    response.error = pointer
+                    write(&response, into: output)
                 }
             }
         }
-    }
-
-    /// Writes a `Response` with `id` whose result `setResult` fills in.
-    private func writeResponse(id: UInt64, into output: ByteBuffer,
-                               _ setResult: (inout Personalizer__V1__Response) -> Void) {
-        var response = Personalizer__V1__Response()
-        personalizer__v1__response__init(&response)
-        response.id = id
-        setResult(&response)
-        write(&response, into: output)
     }
 
     /// Packs `response` behind its 4-byte big-endian length, straight into the output buffer.

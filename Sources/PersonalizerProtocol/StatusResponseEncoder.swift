@@ -2,7 +2,7 @@ import PersonalizerEngine
 import PersonalizerTransport
 
 /// A loop's figures as a `StatusResponse` carries them, in its field order.
-struct StatusReport: Equatable {
+struct StatusReport {
     var modelVersion: UInt64 = 0
     var rankCalls: UInt64 = 0
     var rewardCalls: UInt64 = 0
