@@ -47,7 +47,8 @@ let package = Package(
         .target(name: "PersonalizerTransport", dependencies: ["CLibUV"], swiftSettings: hotPathSettings),
         // server: wires transport -> protocol -> engine; start-up and shutdown.
         .target(name: "PersonalizerServer",
-                dependencies: ["PersonalizerTransport", "PersonalizerProtocol", "PersonalizerEngine", "CLibUV"]),
+                dependencies: ["PersonalizerTransport", "PersonalizerProtocol", "PersonalizerEngine", "CLibUV"],
+                swiftSettings: hotPathSettings),
         // A blocking Swift client over the same framing and messages.
         .target(name: "PersonalizerClient", dependencies: ["PersonalizerProtocol"]),
 

@@ -20,9 +20,26 @@ public struct SingleWriterCounter: ~Copyable, Sendable {
     public func load() -> UInt64 { value.load(ordering: .acquiring) }
 }
 
-extension Mutex where Value == String? {
-    func set(_ value: String?) { withLock { $0 = value } }
-    public func load() -> String? { withLock { $0 } }
+/// A failure message in effect, or nil. Set rarely, by the thread that met the failure; read
+/// on every Status (and every call of a loop whose answers wait for the disk), so an empty
+/// slot costs one atomic load and no lock.
+public struct ErrorSlot: ~Copyable, Sendable {
+    private let isSet = Atomic<Bool>(false)
+    private let message = Mutex<String?>(nil)
+
+    public init() {}
+
+    func set(_ value: String?) {
+        message.withLock {
+            $0 = value
+            isSet.store(value != nil, ordering: .releasing)
+        }
+    }
+
+    public func load() -> String? {
+        guard isSet.load(ordering: .acquiring) else { return nil }
+        return message.withLock { $0 }
+    }
 }
 
 /// What Status reports for one loop. Each counter has one writer: the I/O thread for calls,
@@ -53,9 +70,9 @@ public final class LoopCounters: Sendable {
     public let oldestEventMilliseconds = SingleWriterCounter()
     public let lastSyncMilliseconds = SingleWriterCounter()
     /// A failure writing the log or a checkpoint (full disk, I/O error) in effect, or nil.
-    public let storageError = Mutex<String?>(nil)
+    public let storageError = ErrorSlot()
     /// A failure syncing the log in effect, or nil.
-    public let syncError = Mutex<String?>(nil)
+    public let syncError = ErrorSlot()
 
     /// What keeps events from reaching the disk now, if anything.
     public var currentStorageError: String? { storageError.load() ?? syncError.load() }

@@ -140,7 +140,8 @@ public final class RequestProcessor {
         case .activate(let eventID):
             return activate(eventID: eventID, id: id, loop: loop, into: output)
         case .status:
-            StatusResponseEncoder.write(id: id, report: StatusReport(loop.counters), into: output)
+            StatusResponseEncoder.write(id: id, report: StatusReport(loop.counters),
+                                        storageError: loop.counters.currentStorageError, into: output)
             return .done
         }
     }

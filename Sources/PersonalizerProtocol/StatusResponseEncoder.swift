@@ -1,7 +1,8 @@
 import PersonalizerEngine
 import PersonalizerTransport
 
-/// A loop's figures as a `StatusResponse` carries them, in its field order.
+/// A loop's counters as a `StatusResponse` carries them, in its field order (the storage error,
+/// field 15, goes beside it: the report stays plain numbers, copied without reference counts).
 struct StatusReport {
     var modelVersion: UInt64 = 0
     var rankCalls: UInt64 = 0
@@ -17,7 +18,6 @@ struct StatusReport {
     var logBytes: UInt64 = 0
     var oldestEventMilliseconds: UInt64 = 0
     var lastSyncMilliseconds: UInt64 = 0
-    var storageError = ""
     var overCapacityEvents: UInt64 = 0
 }
 
@@ -34,7 +34,6 @@ extension StatusReport {
             publishedAtMilliseconds: counters.publishedAtMilliseconds.load(), logBytes: counters.logBytes.load(),
             oldestEventMilliseconds: counters.oldestEventMilliseconds.load(),
             lastSyncMilliseconds: counters.lastSyncMilliseconds.load(),
-            storageError: counters.currentStorageError ?? "",
             overCapacityEvents: counters.overCapacityEvents.load())
     }
 }
@@ -44,38 +43,43 @@ extension StatusReport {
 /// fields in number order, zeros and the empty string left out, the storage error cut at its
 /// first NUL as protobuf-c's C string would be.
 enum StatusResponseEncoder {
-    static func write(id: UInt64, report: borrowing StatusReport, into output: ByteBuffer) {
-        var storageError = report.storageError
-        storageError.withUTF8 { utf8 in
-            let error = UnsafeRawBufferPointer(start: utf8.baseAddress, count: utf8.firstIndex(of: 0) ?? utf8.count)
-            // The fields go into scratch space first, so their size is known in one pass: 15
-            // varint fields of at most a 2-byte tag and 10 bytes, and the error's field.
-            let bound = 15 * 12 + WireWriter.stringFieldSize(15, error)
-            withUnsafeTemporaryAllocation(byteCount: bound, alignment: 1) { scratch in
-                var fields = WireWriter(scratch.baseAddress!)
-                fields.varintField(1, report.modelVersion)
-                fields.varintField(2, report.rankCalls)
-                fields.varintField(3, report.rewardCalls)
-                fields.varintField(4, report.learnedEvents)
-                fields.varintField(5, report.pendingEvents)
-                fields.varintField(6, report.activateCalls)
-                fields.varintField(7, report.unmatchedRewards)
-                fields.varintField(8, report.unmatchedActivations)
-                fields.varintField(9, report.droppedNotActivated)
-                fields.varintField(10, report.backpressureStalls)
-                fields.varintField(11, report.publishedAtMilliseconds)
-                fields.varintField(12, report.logBytes)
-                fields.varintField(13, report.oldestEventMilliseconds)
-                fields.varintField(14, report.lastSyncMilliseconds)
-                fields.stringField(15, error)
-                fields.varintField(16, report.overCapacityEvents)
-                let status = UnsafeRawBufferPointer(start: scratch.baseAddress, count: fields.position - scratch.baseAddress!)
-                let responseSize = WireWriter.varintFieldSize(1, id) + WireWriter.messageFieldSize(13, bodySize: status.count)
-                WireWriter.writeFrame(bodySize: responseSize, into: output) { writer in
-                    writer.varintField(1, id)
-                    writer.messageHeader(13, bodySize: status.count)
-                    writer.bytes(status)
-                }
+    static func write(id: UInt64, report: StatusReport, storageError: String?, into output: ByteBuffer) {
+        guard var storageError else {
+            return write(id: id, report: report, storageError: UnsafeRawBufferPointer(start: nil, count: 0), into: output)
+        }
+        storageError.withUTF8 { write(id: id, report: report, storageError: UnsafeRawBufferPointer($0), into: output) }
+    }
+
+    private static func write(id: UInt64, report: StatusReport, storageError utf8: UnsafeRawBufferPointer,
+                              into output: ByteBuffer) {
+        let error = UnsafeRawBufferPointer(rebasing: utf8[0..<(utf8.firstIndex(of: 0) ?? utf8.count)])
+        // The fields go into scratch space first, so their size is known in one pass: 15
+        // varint fields of at most a 2-byte tag and 10 bytes, and the error's field.
+        let bound = 15 * 12 + WireWriter.stringFieldSize(15, error)
+        withUnsafeTemporaryAllocation(byteCount: bound, alignment: 1) { scratch in
+            var fields = WireWriter(scratch.baseAddress!)
+            fields.varintField(1, report.modelVersion)
+            fields.varintField(2, report.rankCalls)
+            fields.varintField(3, report.rewardCalls)
+            fields.varintField(4, report.learnedEvents)
+            fields.varintField(5, report.pendingEvents)
+            fields.varintField(6, report.activateCalls)
+            fields.varintField(7, report.unmatchedRewards)
+            fields.varintField(8, report.unmatchedActivations)
+            fields.varintField(9, report.droppedNotActivated)
+            fields.varintField(10, report.backpressureStalls)
+            fields.varintField(11, report.publishedAtMilliseconds)
+            fields.varintField(12, report.logBytes)
+            fields.varintField(13, report.oldestEventMilliseconds)
+            fields.varintField(14, report.lastSyncMilliseconds)
+            fields.stringField(15, error)
+            fields.varintField(16, report.overCapacityEvents)
+            let status = UnsafeRawBufferPointer(start: scratch.baseAddress, count: fields.position - scratch.baseAddress!)
+            let responseSize = WireWriter.varintFieldSize(1, id) + WireWriter.messageFieldSize(13, bodySize: status.count)
+            WireWriter.writeFrame(bodySize: responseSize, into: output) { writer in
+                writer.varintField(1, id)
+                writer.messageHeader(13, bodySize: status.count)
+                writer.bytes(status)
             }
         }
     }

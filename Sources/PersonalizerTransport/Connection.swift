@@ -4,6 +4,9 @@ import Glibc
 #endif
 
 /// What the protocol layer does with the frames of one connection. Called on the loop thread.
+/// The handler must outlive every connection given to it (the server owns its listener and
+/// its connections): connections hold it without a reference count, since each frame would
+/// otherwise pay for one.
 public protocol ConnectionHandler: AnyObject {
     /// One whole frame's payload (valid only during the call). Responses are appended to
     /// `connection.output`; they are written when the current batch of frames is done.
@@ -33,6 +36,7 @@ public enum FrameDisposition {
 ///
 /// Lifetime: the connection retains itself while its libuv handle is open (`handle.data`) and
 /// releases that reference in the close callback, after libuv has run any cancelled write callback.
+/// So the read callbacks, which run before that, borrow the connection without retaining it.
 public final class Connection: NextTurnWork {
     public let id: UInt64
     /// Responses not yet handed to the socket.
@@ -45,7 +49,7 @@ public final class Connection: NextTurnWork {
     private let input = ByteBuffer(capacity: 64 * 1024)
     private let inFlight = ByteBuffer(capacity: 16 * 1024)
     private let decoder: FrameDecoder
-    private unowned let handler: ConnectionHandler
+    private unowned(unsafe) let handler: ConnectionHandler
     private unowned let eventLoop: EventLoop
     /// The loop's `sharedReadBuffer`, kept here so a read touches no reference count.
     private let sharedReadBuffer: UnsafeMutableRawBufferPointer
@@ -311,14 +315,14 @@ private func allocateReadBuffer(
     _ handle: UnsafeMutablePointer<uv_handle_t>?, _ suggested: Int, _ buffer: UnsafeMutablePointer<uv_buf_t>?
 ) {
     guard let handle, let buffer, let data = handle.pointee.data else { return }
-    buffer.pointee = Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue().readBuffer()
+    buffer.pointee = Unmanaged<Connection>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.readBuffer() }
 }
 
 private func connectionDidRead(
     _ stream: UnsafeMutablePointer<uv_stream_t>?, _ count: Int, _ buffer: UnsafePointer<uv_buf_t>?
 ) {
     guard let data = stream?.pointee.data else { return }
-    Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue().didRead(count)
+    Unmanaged<Connection>.fromOpaque(data)._withUnsafeGuaranteedRef { $0.didRead(count) }
 }
 
 private func connectionDidWrite(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {

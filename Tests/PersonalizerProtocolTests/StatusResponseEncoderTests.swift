@@ -24,12 +24,14 @@ final class StatusResponseEncoderTests: XCTestCase {
                 pendingEvents: number(), activateCalls: number(), unmatchedRewards: number(),
                 unmatchedActivations: number(), droppedNotActivated: number(), backpressureStalls: number(),
                 publishedAtMilliseconds: number(), logBytes: number(), oldestEventMilliseconds: number(),
-                lastSyncMilliseconds: number(), storageError: Self.errors[random.below(Self.errors.count)],
-                overCapacityEvents: number())
+                lastSyncMilliseconds: number(), overCapacityEvents: number())
+            let pick = random.below(Self.errors.count + 1)
+            let storageError = pick < Self.errors.count ? Self.errors[pick] : nil  // nil: no error in effect
             let id = round == 0 ? 0 : number()
             let output = ByteBuffer(capacity: 16)
-            StatusResponseEncoder.write(id: id, report: report, into: output)
-            XCTAssertEqual(Array(output.readableBytes), packedStatus(id: id, report), "round \(round): \(report)")
+            StatusResponseEncoder.write(id: id, report: report, storageError: storageError, into: output)
+            XCTAssertEqual(Array(output.readableBytes), packedStatus(id: id, report, storageError: storageError),
+                           "round \(round): \(report), \(String(describing: storageError))")
         }
     }
 
@@ -62,7 +64,7 @@ final class StatusResponseEncoderTests: XCTestCase {
         }
     }
 
-    private func packedStatus(id: UInt64, _ report: StatusReport) -> [UInt8] {
+    private func packedStatus(id: UInt64, _ report: StatusReport, storageError: String?) -> [UInt8] {
         var status = Personalizer__V1__StatusResponse()
         personalizer__v1__status_response__init(&status)
         status.model_version = report.modelVersion
@@ -80,7 +82,7 @@ final class StatusResponseEncoderTests: XCTestCase {
         status.oldest_event_unix_ms = report.oldestEventMilliseconds
         status.last_fsync_unix_ms = report.lastSyncMilliseconds
         status.over_capacity_events = report.overCapacityEvents
-        var errorText = Array(report.storageError.utf8CString)
+        var errorText = Array((storageError ?? "").utf8CString)
         return errorText.withUnsafeMutableBufferPointer { text in
             status.storage_error = text.baseAddress
             return withUnsafeMutablePointer(to: &status) { pointer in
