@@ -3,55 +3,132 @@
 /// of them), instead of searching the policy's interactions again for each action.
 ///
 /// Applies when the policy has no cubic terms and the action's namespace keys are disjoint from
-/// the context's: the usual request, where the action namespaces are the actions' own. Scoring
-/// with the terms visits exactly the features, in exactly the order, of the walker's
-/// `.actionDependent` part, so the sums are bit-identical; every other case goes to the walker.
+/// the context's: the usual request, where the action namespaces are the actions' own. Then the
+/// context side of every context × action term is the same for all actions, so it is laid out
+/// once per request in two lists per action key: the context features that come first in their
+/// term (stored already multiplied by the interaction prime) and those that come second. An
+/// action feature then meets each list in one run, instead of one short run per context
+/// feature. The terms and the products are exactly the walker's `.actionDependent` ones; only
+/// the order of the additions differs. Every other case goes to the walker.
 struct ActionTerms {
-    /// Pairs (first key, second key), in the walker's order.
-    private let pairs: UnsafeMutablePointer<(UInt8, UInt8)>
-    private let capacity: Int
-    private var count = 0
+    /// The context lists of one action key: `first` and `second` are ranges of the entries.
+    private struct KeyLists {
+        var key: UInt8
+        var firstStart: Int32, firstCount: Int32
+        var secondStart: Int32, secondCount: Int32
+    }
+
+    /// Scratch space for one request (the caller's).
+    struct Storage {
+        static let pairCapacity = 64
+        static let keyCapacity = 8
+        static let entryCapacity = 256
+        let pairs: UnsafeMutablePointer<(UInt8, UInt8)>
+        let keyLists: UnsafeMutableRawPointer
+        let hashes: UnsafeMutablePointer<UInt32>
+        let values: UnsafeMutablePointer<Float>
+
+        /// Runs `body` with scratch space on the stack.
+        @inline(__always)
+        static func with<R>(_ body: (Storage) -> R) -> R {
+            withUnsafeTemporaryAllocation(of: (UInt8, UInt8).self, capacity: pairCapacity) { pairs in
+                withUnsafeTemporaryAllocation(of: KeyLists.self, capacity: keyCapacity) { keyLists in
+                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entryCapacity) { hashes in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: entryCapacity) { values in
+                            body(Storage(pairs: pairs.baseAddress.unsafelyUnwrapped,
+                                         keyLists: UnsafeMutableRawPointer(keyLists.baseAddress.unsafelyUnwrapped),
+                                         hashes: hashes.baseAddress.unsafelyUnwrapped,
+                                         values: values.baseAddress.unsafelyUnwrapped))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private let storage: Storage
+    private var keyLists: UnsafeMutablePointer<KeyLists> { storage.keyLists.assumingMemoryBound(to: KeyLists.self) }
+    /// Action × action pairs (first key, second key), in the walker's order.
+    private var pairCount = 0
+    private var keyCount = 0
+    private var entryCount = 0
     /// The action keys the terms were worked out for, once `isPrepared`.
     private var actionKeys = KeySet()
     private var isPrepared = false
 
-    /// Terms held in `storage` (the caller's, for the duration of one request).
-    init(storage: UnsafeMutableBufferPointer<(UInt8, UInt8)>) {
-        pairs = storage.baseAddress.unsafelyUnwrapped
-        capacity = storage.count
+    init(storage: Storage) {
+        self.storage = storage
     }
 
-    /// Works out the terms for `actionKeys`, unless they are the ones held. False when the
-    /// fast path does not apply (cubic terms, keys shared with the context, too many terms).
+    /// Works out the terms for `actionKeys` in context `s`, unless they are the ones held. False
+    /// when the fast path does not apply (cubic terms, keys shared with the context, more
+    /// terms or context entries than the scratch space holds).
     @inline(__always)
-    mutating func prepare(plan: InteractionPlan, sharedKeys: KeySet, actionKeys: KeySet) -> Bool {
+    mutating func prepare(plan: InteractionPlan, shared s: FeatureBlock, sharedKeys: KeySet, actionKeys: KeySet) -> Bool {
         if isPrepared && actionKeys == self.actionKeys { return true }
         isPrepared = false
         guard !plan.hasCubic, sharedKeys.isDisjoint(with: actionKeys),
-              collectPairs(plan: plan, keys: sharedKeys.union(actionKeys), actionKeys: actionKeys) else { return false }
+              collect(plan: plan, shared: s, sharedKeys: sharedKeys, actionKeys: actionKeys) else { return false }
         self.actionKeys = actionKeys
         isPrepared = true
         return true
     }
 
-    /// The emitted pairs that touch the action, in the walker's order (first key, then second,
-    /// both ascending).
-    private mutating func collectPairs(plan: InteractionPlan, keys: KeySet, actionKeys: KeySet) -> Bool {
-        count = 0
+    private mutating func collect(plan: InteractionPlan, shared s: FeatureBlock, sharedKeys: KeySet,
+                                  actionKeys: KeySet) -> Bool {
+        pairCount = 0
+        keyCount = 0
+        entryCount = 0
         guard plan.hasQuadratic else { return true }
-        var x = keys.next(from: 0)
-        while let k0 = x {
-            var y = keys.next(from: 0)
-            while let k1 = y {
-                if plan.emitsQuadratic(k0, k1)
-                    && (actionKeys.contains(UInt8(k0)) || actionKeys.contains(UInt8(k1))) {
-                    guard count < capacity else { return false }
-                    pairs[count] = (UInt8(k0), UInt8(k1))
-                    count += 1
-                }
-                y = keys.next(from: k1 + 1)
+        var nextAction = actionKeys.next(from: 0)
+        while let key = nextAction {
+            guard keyCount < Storage.keyCapacity else { return false }
+            var lists = KeyLists(key: UInt8(key), firstStart: Int32(entryCount), firstCount: 0, secondStart: 0,
+                                 secondCount: 0)
+            // Context first (context, action): the context feature is the one multiplied by the prime.
+            var nextContext = sharedKeys.next(from: 0)
+            while let contextKey = nextContext {
+                if plan.emitsQuadratic(contextKey, key),
+                   !appendContext(UInt8(contextKey), from: s, multiplied: true) { return false }
+                nextContext = sharedKeys.next(from: contextKey + 1)
             }
-            x = keys.next(from: k0 + 1)
+            lists.firstCount = Int32(entryCount) - lists.firstStart
+            lists.secondStart = Int32(entryCount)
+            nextContext = sharedKeys.next(from: 0)
+            while let contextKey = nextContext {
+                if plan.emitsQuadratic(key, contextKey),
+                   !appendContext(UInt8(contextKey), from: s, multiplied: false) { return false }
+                nextContext = sharedKeys.next(from: contextKey + 1)
+            }
+            lists.secondCount = Int32(entryCount) - lists.secondStart
+            keyLists[keyCount] = lists
+            keyCount += 1
+            // Action × action, first key then second, both ascending (the walker's order).
+            var nextSecond = actionKeys.next(from: 0)
+            while let second = nextSecond {
+                if plan.emitsQuadratic(key, second) {
+                    guard pairCount < Storage.pairCapacity else { return false }
+                    storage.pairs[pairCount] = (UInt8(key), UInt8(second))
+                    pairCount += 1
+                }
+                nextSecond = actionKeys.next(from: second + 1)
+            }
+            nextAction = actionKeys.next(from: key + 1)
+        }
+        return true
+    }
+
+    /// Appends the features of the context's namespaces with `key`, in order.
+    private mutating func appendContext(_ key: UInt8, from s: FeatureBlock, multiplied: Bool) -> Bool {
+        let factor = multiplied ? FeatureHashing.interactionPrime : 1
+        for span in s.spans where span.interactionKey == key {
+            let start = Int(span.start), count = Int(span.count)
+            guard entryCount + count <= Storage.entryCapacity else { return false }
+            for i in start..<(start + count) {
+                storage.hashes[entryCount] = factor &* s.indices[i]
+                storage.values[entryCount] = s.values[i]
+                entryCount += 1
+            }
         }
         return true
     }
@@ -59,70 +136,52 @@ struct ActionTerms {
     /// The action-dependent part of one action's score: its own features, the constant, and
     /// the interactions in these terms. `a`'s keys must be the ones the terms were prepared for.
     @inline(__always)
-    func sum<W: WeightSource>(shared s: FeatureBlock, action a: FeatureBlock, constant: Bool, weights: W) -> Float {
+    func sum<W: WeightSource>(action a: FeatureBlock, constant: Bool, weights: W) -> Float {
         var kernel = DotKernel(weights)
-        if let indices = a.indices.baseAddress, let values = a.values.baseAddress {
-            kernel.run(prefix: 0, scale: 1, indices: indices, values: values, count: a.indices.count)
+        guard let actionIndices = a.indices.baseAddress, let actionValues = a.values.baseAddress else {
+            if constant { kernel.feature(FeatureHashing.constantHash, 1) }
+            return kernel.sum
         }
+        kernel.run(prefix: 0, scale: 1, indices: actionIndices, values: actionValues, count: a.indices.count)
         if constant { kernel.feature(FeatureHashing.constantHash, 1) }
-        let actionIndices = a.indices.baseAddress, actionValues = a.values.baseAddress
-        let sharedIndices = s.indices.baseAddress, sharedValues = s.values.baseAddress
         let prime = FeatureHashing.interactionPrime
-        for term in 0..<count {
-            let (k0, k1) = pairs[term]
-            if actionKeys.contains(k0) {
-                let same = k0 == k1
-                let secondIsAction = same || actionKeys.contains(k1)
-                // The context's namespace with key k1, found once for every feature of the action's.
-                let second = secondIsAction ? nil : Self.onlySpan(k1, in: s.spans)
-                for u0 in 0..<a.spans.count {
-                    let span0 = a.spans[u0]
-                    guard span0.interactionKey == k0 else { continue }
-                    let start0 = Int(span0.start)
-                    for i in start0..<(start0 + Int(span0.count)) {
-                        let h0 = prime &* actionIndices.unsafelyUnwrapped[i]
-                        let v0 = actionValues.unsafelyUnwrapped[i]
-                        if secondIsAction {
-                            // Action × action: a self-interaction takes pairs i <= j of the merged namespace.
-                            for u1 in (same ? u0 : 0)..<a.spans.count {
-                                let span1 = a.spans[u1]
-                                guard span1.interactionKey == k1 else { continue }
-                                let j = same && u1 == u0 ? i : Int(span1.start)
-                                let end = Int(span1.start) + Int(span1.count)
-                                if j < end {
-                                    kernel.run(prefix: h0, scale: v0, indices: actionIndices.unsafelyUnwrapped + j,
-                                               values: actionValues.unsafelyUnwrapped + j, count: end - j)
-                                }
-                            }
-                        } else if let (j, n) = second {
-                            kernel.run(prefix: h0, scale: v0, indices: sharedIndices.unsafelyUnwrapped + j,
-                                       values: sharedValues.unsafelyUnwrapped + j, count: n)
-                        } else {
-                            for span1 in s.spans where span1.interactionKey == k1 && span1.count > 0 {
-                                let j = Int(span1.start)
-                                kernel.run(prefix: h0, scale: v0, indices: sharedIndices.unsafelyUnwrapped + j,
-                                           values: sharedValues.unsafelyUnwrapped + j, count: Int(span1.count))
-                            }
-                        }
-                    }
+        let hashes = UnsafePointer(storage.hashes), values = UnsafePointer(storage.values)
+        // Context × action: each action feature meets its key's two context lists.
+        for span in a.spans where span.count > 0 {
+            guard let lists = lists(for: span.interactionKey) else { continue }
+            let first = Int(lists.firstStart), firstCount = Int(lists.firstCount)
+            let second = Int(lists.secondStart), secondCount = Int(lists.secondCount)
+            let start = Int(span.start)
+            for i in start..<(start + Int(span.count)) {
+                let h = actionIndices[i], v = actionValues[i]
+                if firstCount > 0 {
+                    kernel.run(prefix: h, scale: v, indices: hashes + first, values: values + first, count: firstCount)
                 }
-            } else {
-                // Context first, the action second (the walker takes only the action's spans).
-                let second = Self.onlySpan(k1, in: a.spans)
-                for span0 in s.spans where span0.interactionKey == k0 {
-                    let start0 = Int(span0.start)
-                    for i in start0..<(start0 + Int(span0.count)) {
-                        let h0 = prime &* sharedIndices.unsafelyUnwrapped[i]
-                        let v0 = sharedValues.unsafelyUnwrapped[i]
-                        if let (j, n) = second {
-                            kernel.run(prefix: h0, scale: v0, indices: actionIndices.unsafelyUnwrapped + j,
-                                       values: actionValues.unsafelyUnwrapped + j, count: n)
-                            continue
-                        }
-                        for span1 in a.spans where span1.interactionKey == k1 && span1.count > 0 {
-                            let j = Int(span1.start)
-                            kernel.run(prefix: h0, scale: v0, indices: actionIndices.unsafelyUnwrapped + j,
-                                       values: actionValues.unsafelyUnwrapped + j, count: Int(span1.count))
+                if secondCount > 0 {
+                    kernel.run(prefix: prime &* h, scale: v, indices: hashes + second, values: values + second,
+                               count: secondCount)
+                }
+            }
+        }
+        // Action × action: a self-interaction takes pairs i <= j of the merged namespace.
+        for term in 0..<pairCount {
+            let (k0, k1) = storage.pairs[term]
+            let same = k0 == k1
+            for u0 in 0..<a.spans.count {
+                let span0 = a.spans[u0]
+                guard span0.interactionKey == k0 else { continue }
+                let start0 = Int(span0.start)
+                for i in start0..<(start0 + Int(span0.count)) {
+                    let h0 = prime &* actionIndices[i]
+                    let v0 = actionValues[i]
+                    for u1 in (same ? u0 : 0)..<a.spans.count {
+                        let span1 = a.spans[u1]
+                        guard span1.interactionKey == k1 else { continue }
+                        let j = same && u1 == u0 ? i : Int(span1.start)
+                        let end = Int(span1.start) + Int(span1.count)
+                        if j < end {
+                            kernel.run(prefix: h0, scale: v0, indices: actionIndices + j, values: actionValues + j,
+                                       count: end - j)
                         }
                     }
                 }
@@ -131,16 +190,10 @@ struct ActionTerms {
         return kernel.sum
     }
 
-    /// The start and length of the one non-empty span with `key`, when there is exactly one
-    /// (the usual case); nil when there are none or several.
     @inline(__always)
-    private static func onlySpan(_ key: UInt8, in spans: UnsafeBufferPointer<NamespaceSpan>) -> (Int, Int)? {
-        var found: (Int, Int)?
-        for span in spans where span.interactionKey == key && span.count > 0 {
-            guard found == nil else { return nil }
-            found = (Int(span.start), Int(span.count))
-        }
-        return found
+    private func lists(for key: UInt8) -> KeyLists? {
+        for index in 0..<keyCount where keyLists[index].key == key { return keyLists[index] }
+        return nil
     }
 }
 
@@ -156,13 +209,13 @@ extension ExampleWalker {
         var sharedKernel = DotKernel(weights)
         walk(shared: s, action: s, sharedKeys: sharedKeys, actionKeys: KeySet(), part: .sharedOnly, kernel: &sharedKernel)
         let sharedPart = sharedKernel.sum
-        withUnsafeTemporaryAllocation(of: (UInt8, UInt8).self, capacity: 64) { storage in
+        ActionTerms.Storage.with { storage in
             var terms = ActionTerms(storage: storage)
             for index in 0..<actions.count {
                 costs[index] = actions[index].withBlock { a in
                     let actionKeys = KeySet(a)
-                    if terms.prepare(plan: plan, sharedKeys: sharedKeys, actionKeys: actionKeys) {
-                        return Double(sharedPart + terms.sum(shared: s, action: a, constant: constant, weights: weights))
+                    if terms.prepare(plan: plan, shared: s, sharedKeys: sharedKeys, actionKeys: actionKeys) {
+                        return Double(sharedPart + terms.sum(action: a, constant: constant, weights: weights))
                     }
                     var kernel = DotKernel(weights)
                     walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys, part: .actionDependent,

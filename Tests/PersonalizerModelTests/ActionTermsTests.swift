@@ -1,8 +1,9 @@
 import XCTest
 @testable import PersonalizerModel
 
-/// Scoring through `ActionTerms` must give exactly the walker's sums (same features, same
-/// order), for every kind of interaction term; requests it does not cover go to the walker.
+/// Scoring through `ActionTerms` must give the walker's sums (the same terms and products, added
+/// in another order, so equal up to float rounding), for every kind of interaction term;
+/// requests it does not cover go to the walker.
 final class ActionTermsTests: XCTestCase {
     /// Random weights over a small table, so that every hash reads a distinct-looking weight.
     private struct RandomWeights: WeightSource {
@@ -55,15 +56,27 @@ final class ActionTermsTests: XCTestCase {
 
     /// Whether the terms cover this action (otherwise the walker scores it).
     private func termsApply(_ walker: ExampleWalker, shared: HashedFeatures, action: HashedFeatures) -> Bool {
-        withUnsafeTemporaryAllocation(of: (UInt8, UInt8).self, capacity: 64) { storage in
+        ActionTerms.Storage.with { storage in
             var terms = ActionTerms(storage: storage)
             return shared.withBlock { s in
-                action.withBlock { a in terms.prepare(plan: walker.plan, sharedKeys: KeySet(s), actionKeys: KeySet(a)) }
+                action.withBlock { a in
+                    terms.prepare(plan: walker.plan, shared: s, sharedKeys: KeySet(s), actionKeys: KeySet(a))
+                }
             }
         }
     }
 
-    func testTermsScoreExactlyLikeTheWalker() {
+    /// Equal up to the rounding of a different order of float additions (a missing or wrong
+    /// term moves a sum by about one weight, ~0.5 here).
+    private func assertClose(_ a: [Double], _ b: [Double], _ message: String, file: StaticString = #filePath,
+                             line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x, y, accuracy: 1e-4 * max(1, abs(y)), message, file: file, line: line)
+        }
+    }
+
+    func testTermsScoreLikeTheWalker() {
         let covered = ["-q ::", "-q UA", "-q AU -q UA", "-q AA", "-q :A", "-q A:", "-q UA -q BA -q AB -q BB", ""]
         var random = TestRandom(state: 17)
         for arguments in covered {
@@ -81,9 +94,9 @@ final class ActionTermsTests: XCTestCase {
                     for action in actions {
                         XCTAssertTrue(termsApply(walker, shared: shared, action: action), arguments)
                     }
-                    XCTAssertEqual(termCosts(walker, shared: shared, actions: actions, weights: weights),
-                                   walkerCosts(walker, shared: shared, actions: actions, weights: weights),
-                                   "\(arguments) constant \(constant)")
+                    assertClose(termCosts(walker, shared: shared, actions: actions, weights: weights),
+                                walkerCosts(walker, shared: shared, actions: actions, weights: weights),
+                                "\(arguments) constant \(constant)")
                 }
             }
         }
@@ -106,6 +119,21 @@ final class ActionTermsTests: XCTestCase {
                 XCTAssertEqual(termCosts(walker, shared: shared, actions: actions, weights: weights),
                                walkerCosts(walker, shared: shared, actions: actions, weights: weights), arguments)
             }
+        }
+    }
+
+    func testAContextLargerThanTheScratchSpaceGoesToTheWalker() {
+        var random = TestRandom(state: 29)
+        let walker = ExampleWalker(plan: InteractionPlan(policy("--cb_explore_adf -q ::").interactions), constant: true)
+        let weights = randomWeights(&random)
+        for contextFeatures in [ActionTerms.Storage.entryCapacity, ActionTerms.Storage.entryCapacity + 1] {
+            // One context namespace, paired first with the action's: its features fill the entries.
+            let shared = features([("Ctx", (0..<contextFeatures).map { ("f\($0)", 1.0 as Any) })])
+            let actions = (0..<3).map { _ in randomFeatures(&random, keys: ["Z"]) }
+            XCTAssertEqual(termsApply(walker, shared: shared, action: actions[0]),
+                           contextFeatures <= ActionTerms.Storage.entryCapacity, "\(contextFeatures)")
+            assertClose(termCosts(walker, shared: shared, actions: actions, weights: weights),
+                        walkerCosts(walker, shared: shared, actions: actions, weights: weights), "\(contextFeatures)")
         }
     }
 }
