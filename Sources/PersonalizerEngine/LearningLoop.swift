@@ -117,7 +117,7 @@ public final class LoopProducer: @unchecked Sendable {
     private unowned let trainer: Trainer
     private let counters: LoopCounters
     private let reader: SnapshotReader<ModelSnapshot>
-    private var pendingIDs = PendingEventIDs()
+    private let pendingIDs = PendingEventIDs()
     private let rewardWaitNanoseconds: UInt64
     /// Events submitted so far; the n-th is durable once `counters.durableEvents` reaches n.
     public private(set) var submittedEvents: UInt64
@@ -142,7 +142,7 @@ public final class LoopProducer: @unchecked Sendable {
 
     func restorePending(_ eventID: String, deadline: UInt64) {
         var eventID = eventID
-        eventID.withUTF8 { pendingIDs.insert(UnsafeRawBufferPointer($0), deadline: deadline) }
+        eventID.withUTF8 { pendingIDs.insert(EventIDDigest(UnsafeRawBufferPointer($0)), deadline: deadline) }
     }
 
     /// Whether the `ordinal`-th submitted event is durable.
@@ -173,9 +173,9 @@ public final class LoopProducer: @unchecked Sendable {
         return false
     }
 
-    /// Whether a Rank may use `eventID` now (no open window has it).
-    public func isPending(_ eventID: UnsafeRawBufferPointer, now: UInt64) -> Bool {
-        pendingIDs.contains(eventID, now: now)
+    /// Whether a Rank may use the event id of `digest` now (no open window has it).
+    public func isPending(_ digest: EventIDDigest, now: UInt64) -> Bool {
+        pendingIDs.contains(digest, now: now)
     }
 
     // MARK: events (each after a successful `reserve(bytes:)` of its size)
@@ -190,9 +190,10 @@ public final class LoopProducer: @unchecked Sendable {
     }
 
     /// Queues a Rank. `overCapacity`: ranked past `maxPendingEvents`, logged but not learned from.
-    public func submitRank(eventID: UnsafeRawBufferPointer, time: UInt64, deferred: Bool, overCapacity: Bool,
-                           example: RankedExample, export: RankExportBytes?) {
-        if !overCapacity { pendingIDs.insert(eventID, deadline: time &+ rewardWaitNanoseconds) }
+    /// `digest` is the event id's (`EventIDDigest(eventID)`), as checked with `isPending`.
+    public func submitRank(eventID: UnsafeRawBufferPointer, digest: EventIDDigest, time: UInt64, deferred: Bool,
+                           overCapacity: Bool, example: RankedExample, export: RankExportBytes?) {
+        if !overCapacity { pendingIDs.insert(digest, deadline: time &+ rewardWaitNanoseconds) }
         counters.rankCalls.add()
         let size = Self.rankBytes(eventID: eventID, example: example, export: export)
         ring.push(size) { region in
@@ -246,7 +247,9 @@ public final class LoopProducer: @unchecked Sendable {
         case .rank(let eventID, let time, _, _, _, let overCapacity):
             var eventID = eventID
             if !overCapacity {
-                eventID.withUTF8 { pendingIDs.insert(UnsafeRawBufferPointer($0), deadline: time &+ rewardWaitNanoseconds) }
+                eventID.withUTF8 {
+                    pendingIDs.insert(EventIDDigest(UnsafeRawBufferPointer($0)), deadline: time &+ rewardWaitNanoseconds)
+                }
             }
             counters.rankCalls.add()
         case .reward:

@@ -2,32 +2,54 @@
 /// reuses one gets ALREADY_EXISTS. Ids leave the set when their window closes (by the clock of
 /// the Rank that created them), so an id may be reused once its window is over.
 ///
-/// Ids are kept as 128-bit keyed digests (two SipHash passes with the process's random seed),
-/// not as strings, so that a Rank allocates nothing here; two distinct ids would have to
-/// collide in 128 bits for one to be refused wrongly, and the seed keeps clients from aiming
-/// for that.
-struct PendingEventIDs {
-    private var deadlines: [EventIDDigest: UInt64] = [:]
-    private var order: [(id: EventIDDigest, deadline: UInt64)] = []
-    private var head = 0
-
-    var count: Int { deadlines.count }
-
-    mutating func contains(_ id: UnsafeRawBufferPointer, now: UInt64) -> Bool {
-        expire(upTo: now)
-        return deadlines[EventIDDigest(id)] != nil
+/// Ids are kept as 128-bit keyed digests (`EventIDDigest`), not as strings, so that a Rank
+/// allocates nothing here. The digests sit in an open-addressing table indexed by their own
+/// bits (they are already keyed hashes: hashing them again would only cost time), with linear
+/// probing and backward-shift deletion, so no tombstones pile up as windows close.
+final class PendingEventIDs {
+    private struct Slot {
+        var digest: EventIDDigest
+        var deadline: UInt64
+        var isUsed: Bool
     }
 
-    mutating func insert(_ id: UnsafeRawBufferPointer, deadline: UInt64) {
-        let digest = EventIDDigest(id)
-        deadlines[digest] = deadline
+    private var slots: UnsafeMutableBufferPointer<Slot>
+    private var mask: Int
+    private(set) var count = 0
+    /// Insertions in deadline order (windows all have the loop's length), for expiry.
+    private var order: [(digest: EventIDDigest, deadline: UInt64)] = []
+    private var head = 0
+
+    init(initialCapacity: Int = 1024) {
+        var capacity = 16
+        while capacity < initialCapacity { capacity <<= 1 }
+        slots = Self.emptySlots(capacity)
+        mask = capacity - 1
+    }
+
+    deinit { slots.deallocate() }
+
+    func contains(_ digest: EventIDDigest, now: UInt64) -> Bool {
+        expire(upTo: now)
+        return find(digest) != nil
+    }
+
+    func insert(_ digest: EventIDDigest, deadline: UInt64) {
+        if let index = find(digest) {
+            slots[index].deadline = deadline
+        } else {
+            if (count + 1) * 2 > slots.count { grow() }
+            place(digest, deadline: deadline)
+            count += 1
+        }
         order.append((digest, deadline))
     }
 
-    private mutating func expire(upTo now: UInt64) {
+    private func expire(upTo now: UInt64) {
         while head < order.count, order[head].deadline <= now {
             let entry = order[head]
-            if deadlines[entry.id] == entry.deadline { deadlines[entry.id] = nil }
+            // A later insert of the same id moved its deadline: that one expires it.
+            if let index = find(entry.digest), slots[index].deadline == entry.deadline { remove(at: index) }
             head += 1
         }
         if head == order.count {
@@ -38,21 +60,79 @@ struct PendingEventIDs {
             head = 0
         }
     }
+
+    @inline(__always)
+    private func find(_ digest: EventIDDigest) -> Int? {
+        var index = digest.tableIndex & mask
+        while slots[index].isUsed {
+            if slots[index].digest == digest { return index }
+            index = (index + 1) & mask
+        }
+        return nil
+    }
+
+    private func place(_ digest: EventIDDigest, deadline: UInt64) {
+        var index = digest.tableIndex & mask
+        while slots[index].isUsed { index = (index + 1) & mask }
+        slots[index] = Slot(digest: digest, deadline: deadline, isUsed: true)
+    }
+
+    /// Empties `index` and moves back the entries after it that probing would no longer reach.
+    private func remove(at index: Int) {
+        var hole = index
+        var next = (hole + 1) & mask
+        while slots[next].isUsed {
+            let home = slots[next].digest.tableIndex & mask
+            // The entry may fill the hole when the hole lies on its probe path (from home to next).
+            if (next &- home) & mask >= (next &- hole) & mask {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole].isUsed = false
+        count -= 1
+    }
+
+    private func grow() {
+        let old = slots
+        slots = Self.emptySlots(old.count * 2)
+        mask = slots.count - 1
+        for slot in old where slot.isUsed { place(slot.digest, deadline: slot.deadline) }
+        old.deallocate()
+    }
+
+    private static func emptySlots(_ capacity: Int) -> UnsafeMutableBufferPointer<Slot> {
+        let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: capacity)
+        slots.initialize(repeating: Slot(digest: EventIDDigest(first: 0, second: 0), deadline: 0, isUsed: false))
+        return slots
+    }
 }
 
-/// A 128-bit keyed digest of an event id's bytes.
-struct EventIDDigest: Hashable {
-    private let first: Int
-    private let second: Int
+/// A 128-bit keyed digest of an event id's bytes: two SipHash passes with the process's random
+/// seed. Two distinct ids would have to collide in 128 bits for one to be refused wrongly, and
+/// the seed keeps clients from aiming for that. A Rank computes its id's digest once, for the
+/// check and the insert.
+public struct EventIDDigest: Equatable, Sendable {
+    private let first: UInt64
+    private let second: UInt64
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    public init(_ bytes: UnsafeRawBufferPointer) {
         var hasher = Hasher()
         hasher.combine(bytes.count)
         hasher.combine(bytes: bytes)
-        first = hasher.finalize()
+        first = UInt64(bitPattern: Int64(hasher.finalize()))
         hasher = Hasher()
         hasher.combine(~bytes.count)
         hasher.combine(bytes: bytes)
-        second = hasher.finalize()
+        second = UInt64(bitPattern: Int64(hasher.finalize()))
     }
+
+    init(first: UInt64, second: UInt64) {
+        self.first = first
+        self.second = second
+    }
+
+    /// Where the digest goes in a power-of-two table (mask it): its bits are already uniform.
+    var tableIndex: Int { Int(truncatingIfNeeded: first) }
 }

@@ -200,7 +200,8 @@ public final class RequestProcessor {
         }
         let now = clock.nowNanoseconds()
         let producer = loop.producer
-        if producer.isPending(eventIDBytes, now: now) {
+        let eventDigest = EventIDDigest(eventIDBytes)
+        if producer.isPending(eventDigest, now: now) {
             writeError(id: id, RequestError(.alreadyExists,
                 "rank: event id \(eventIDBytes.quoted()) is still pending (its reward window has not closed)"),
                 into: output)
@@ -262,10 +263,10 @@ public final class RequestProcessor {
             exportProbabilities.update(repeating: 0)
             for candidate in 0..<count { exportProbabilities[candidateRequestIndex[candidate]] = probabilities[candidate] }
             export.chosenRequestIndex = candidateRequestIndex[chosen]
-            producer.submitRank(eventID: eventIDBytes, time: now, deferred: rankView.deferActivation,
+            producer.submitRank(eventID: eventIDBytes, digest: eventDigest, time: now, deferred: rankView.deferActivation,
                                 overCapacity: overCapacity, example: example, export: export)
         } else {
-            producer.submitRank(eventID: eventIDBytes, time: now, deferred: rankView.deferActivation,
+            producer.submitRank(eventID: eventIDBytes, digest: eventDigest, time: now, deferred: rankView.deferActivation,
                                 overCapacity: overCapacity, example: example, export: nil)
         }
         noteSubmitted(to: producer)

@@ -3,7 +3,7 @@ import XCTest
 
 final class PendingEventIDsTests: XCTestCase {
     func testIDsExpireWithTheirWindow() {
-        var pending = PendingEventIDs()
+        let pending = PendingEventIDs()
         pending.insert("a", deadline: 10)
         pending.insert("b", deadline: 20)
         XCTAssertTrue(pending.contains("a", now: 9))
@@ -14,16 +14,52 @@ final class PendingEventIDsTests: XCTestCase {
         XCTAssertFalse(pending.contains("b", now: 25))
         XCTAssertEqual(pending.count, 1)
     }
+
+    /// The table against a plain dictionary, through growth and many expiries: entries whose
+    /// home slots collide (a tiny table probes a lot) must stay reachable as others leave.
+    func testTheTableAgreesWithADictionary() {
+        let pending = PendingEventIDs(initialCapacity: 16)
+        var reference: [String: UInt64] = [:]
+        var random = SplitMix(state: 42)
+        var now: UInt64 = 0
+        var mostAtOnce = 0
+        for step in 0..<20_000 {
+            now += random.below(3)
+            let id = "id-\(random.below(400))"
+            let isPending = reference[id].map { $0 > now } ?? false
+            XCTAssertEqual(pending.contains(id, now: now), isPending, "step \(step): \(id)")
+            reference = reference.filter { $0.value > now }
+            XCTAssertEqual(pending.count, reference.count, "step \(step)")
+            mostAtOnce = max(mostAtOnce, reference.count)
+            if !isPending {
+                let deadline = now + 100  // every window has the loop's length
+                pending.insert(id, deadline: deadline)
+                reference[id] = deadline
+            }
+        }
+        XCTAssertGreaterThan(mostAtOnce, 40, "the table grew from 16 slots")
+    }
+}
+
+private struct SplitMix {
+    var state: UInt64
+    mutating func below(_ bound: UInt64) -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (z ^ (z >> 31)) % bound
+    }
 }
 
 private extension PendingEventIDs {
-    mutating func insert(_ id: String, deadline: UInt64) {
+    func insert(_ id: String, deadline: UInt64) {
         var id = id
-        id.withUTF8 { insert(UnsafeRawBufferPointer($0), deadline: deadline) }
+        id.withUTF8 { insert(EventIDDigest(UnsafeRawBufferPointer($0)), deadline: deadline) }
     }
 
-    mutating func contains(_ id: String, now: UInt64) -> Bool {
+    func contains(_ id: String, now: UInt64) -> Bool {
         var id = id
-        return id.withUTF8 { contains(UnsafeRawBufferPointer($0), now: now) }
+        return id.withUTF8 { contains(EventIDDigest(UnsafeRawBufferPointer($0)), now: now) }
     }
 }
