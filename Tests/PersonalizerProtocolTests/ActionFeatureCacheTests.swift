@@ -145,4 +145,31 @@ final class ActionFeatureCacheTests: XCTestCase {
             XCTAssertNil(cache.slot(holding: raw), "larger actions are not kept")
         }
     }
+
+    /// Two actions of the same set are both kept (a direct-mapped cache would lose one on
+    /// every request); a third replaces the one used less recently.
+    func testASetHoldsTwoActionsAndReplacesTheLeastRecentlyUsed() {
+        let cache = ActionFeatureCache(slotCount: 2)  // one set: every action maps to it
+        func keep(_ name: String) {
+            Array(name.utf8).withUnsafeBytes { raw in
+                var features = HashedFeatures()
+                features.beginNamespace(name: "n")
+                features.addText(name: "name", value: name)
+                cache.keep(raw, id: raw, namespaceCount: 1, featureCount: 1, features: features)
+            }
+        }
+        func isKept(_ name: String) -> Bool { Array(name.utf8).withUnsafeBytes { cache.slot(holding: $0) != nil } }
+        keep("a")
+        keep("b")
+        XCTAssertTrue(isKept("a"))
+        XCTAssertTrue(isKept("b"))
+        XCTAssertTrue(isKept("a"))  // "b" is now the less recently used
+        keep("c")
+        XCTAssertTrue(isKept("a"))
+        XCTAssertTrue(isKept("c"))
+        XCTAssertFalse(isKept("b"))
+        keep("c")  // kept again: stays in its slot, "a" stays too
+        XCTAssertTrue(isKept("a"))
+        XCTAssertTrue(isKept("c"))
+    }
 }
