@@ -74,7 +74,7 @@ public final class PersonalizerServer: ConnectionHandler {
             throw error
         }
         listener?.onAccept = { [unowned self] connection in admit(connection) }
-        try eventLoop.every(milliseconds: 1000) { [unowned self] in closeStalledConnections() }
+        eventLoop.every(milliseconds: 1000) { [unowned self] in closeStalledConnections() }
         try eventLoop.onSignals([SIGINT, SIGTERM]) { [unowned self] signal in
             log("personalizerd: signal \(signal), shutting down")
             beginShutdown()

@@ -1,4 +1,6 @@
 import CLibUV
+import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +13,7 @@ public final class EventLoop {
     private var wakeHandlers: [() -> Void] = []
     private var signalHandles: [UnsafeMutablePointer<uv_signal_t>] = []
     private var signalHandler: ((Int32) -> Void)?
-    private var timers: [UnsafeMutablePointer<uv_timer_t>] = []
-    private var timerHandlers: [() -> Void] = []
+    private var tickers: [Ticker] = []
     /// Runs deferred work at the start of the next iteration, before the loop polls (`uv_idle`:
     /// while it is active the poll does not block, so new I/O still gets its turn in between).
     private let nextTurn: UnsafeMutablePointer<uv_idle_t>
@@ -59,16 +60,17 @@ public final class EventLoop {
         }
     }
 
-    /// Calls `handler` on the loop thread every `milliseconds`. The timer does not keep the
-    /// loop alive on its own (`uv_unref`).
-    public func every(milliseconds: UInt64, _ handler: @escaping () -> Void) throws(TransportError) {
-        let handle = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
-        try UVError.check(uv_timer_init(raw, handle), "creating a timer")
-        handle.pointee.data = UnsafeMutableRawPointer(bitPattern: timerHandlers.count + 1)
-        timerHandlers.append(handler)
-        timers.append(handle)
-        try UVError.check(uv_timer_start(handle, timerFired, milliseconds, milliseconds), "starting a timer")
-        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    /// Calls `handler` on the loop thread about every `milliseconds` (it does not keep the loop
+    /// alive).
+    ///
+    /// A Dispatch timer wakes the loop through its async handle; no libuv timer is used. With a
+    /// libuv timer pending, every poll that blocks hands epoll_wait a timeout, and the kernel
+    /// arms and cancels a timer each time: on a one-request-at-a-time client pinned to the
+    /// server's CPU that was about 1 µs of every round trip (Status p50 5.9 → 4.9 µs).
+    public func every(milliseconds: UInt64, _ handler: @escaping () -> Void) {
+        let ticker = Ticker(handler: handler, waker: waker)
+        tickers.append(ticker)
+        ticker.start(milliseconds: milliseconds)
     }
 
     /// Calls `work.runNextTurn()` at the start of the loop's next iteration. Work that used up its
@@ -101,14 +103,11 @@ public final class EventLoop {
     /// Monotonic milliseconds of the loop's current iteration (cheap: cached by libuv).
     public var nowMilliseconds: UInt64 { uv_now(raw) }
 
-    fileprivate func fireTimer(_ index: Int) { timerHandlers[index]() }
 
     /// Stops watching signals and wake-ups, so `run()` returns once the remaining handles close.
     public func closeLoopHandles() {
-        for handle in timers {
-            uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
-        }
-        timers.removeAll()
+        for ticker in tickers { ticker.stop() }
+        tickers.removeAll()
         for handle in signalHandles {
             uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self), freeClosedHandle)
         }
@@ -139,7 +138,10 @@ public final class EventLoop {
         closed = true
     }
 
-    fileprivate func runWakeHandlers() { for handler in wakeHandlers { handler() } }
+    fileprivate func runWakeHandlers() {
+        for ticker in tickers where ticker.takeDue() { ticker.handler() }
+        for handler in wakeHandlers { handler() }
+    }
     fileprivate func deliver(signal: Int32) { signalHandler?(signal) }
 }
 
@@ -210,6 +212,47 @@ private final class HandleCloser: NextTurnWork {
     }
 }
 
+/// One `EventLoop.every` registration: a Dispatch timer marks it due and wakes the loop, whose
+/// wake-up callback runs the handler.
+private final class Ticker: @unchecked Sendable {
+    /// Loop thread only.
+    let handler: () -> Void
+    private let waker: LoopWaker
+    private let isDue = Atomic<Bool>(false)
+    /// False once the loop closes its handles: the async handle may be freed after that, so
+    /// the timer must not touch it (a timer event may still be running when it is cancelled).
+    private let isOpen = Mutex(true)
+    private var source: DispatchSourceTimer?
+
+    init(handler: @escaping () -> Void, waker: LoopWaker) {
+        self.handler = handler
+        self.waker = waker
+    }
+
+    func start(milliseconds: UInt64) {
+        let source = DispatchSource.makeTimerSource(queue: .global(qos: .utility))
+        let interval = DispatchTimeInterval.milliseconds(Int(milliseconds))
+        source.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(Int(milliseconds / 10)))
+        source.setEventHandler { [self] in
+            isDue.store(true, ordering: .releasing)
+            isOpen.withLock { if $0 { waker.wake() } }
+        }
+        source.resume()
+        self.source = source
+    }
+
+    /// Whether the period has come round since the last call (loop thread).
+    func takeDue() -> Bool {
+        isDue.load(ordering: .relaxed) && isDue.exchange(false, ordering: .acquiring)
+    }
+
+    func stop() {
+        isOpen.withLock { $0 = false }
+        source?.cancel()
+        source = nil
+    }
+}
+
 /// Wakes an `EventLoop` from any thread (libuv's one thread-safe call). Calls coalesce.
 public struct LoopWaker: @unchecked Sendable {
     fileprivate let async: UnsafeMutablePointer<uv_async_t>
@@ -224,12 +267,6 @@ private func eventLoopWoken(_ handle: UnsafeMutablePointer<uv_async_t>?) {
 private func nextTurnArrived(_ handle: UnsafeMutablePointer<uv_idle_t>?) {
     guard let data = handle?.pointee.loop.pointee.data else { return }
     Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runDeferredWork()
-}
-
-private func timerFired(_ handle: UnsafeMutablePointer<uv_timer_t>?) {
-    guard let handle, let loopData = handle.pointee.loop.pointee.data else { return }
-    let index = Int(bitPattern: handle.pointee.data) - 1
-    Unmanaged<EventLoop>.fromOpaque(loopData).takeUnretainedValue().fireTimer(index)
 }
 
 private func signalArrived(_ handle: UnsafeMutablePointer<uv_signal_t>?, _ number: Int32) {
