@@ -190,12 +190,14 @@ public final class LoopProducer: @unchecked Sendable {
     }
 
     /// Queues a Rank. `overCapacity`: ranked past `maxPendingEvents`, logged but not learned from.
-    /// `digest` is the event id's (`EventIDDigest(eventID)`), as checked with `isPending`.
-    public func submitRank(eventID: UnsafeRawBufferPointer, digest: EventIDDigest, time: UInt64, deferred: Bool,
-                           overCapacity: Bool, example: RankedExample, export: RankExportBytes?) {
+    /// `digest` is the event id's (`EventIDDigest(eventID)`), as checked with `isPending`;
+    /// `size`, what `rankBytes` gave when its room was reserved (the chosen action, probability
+    /// and model version are fixed-width, so it can be measured before the decision).
+    public func submitRank(eventID: UnsafeRawBufferPointer, digest: EventIDDigest, size: Int, time: UInt64,
+                           deferred: Bool, overCapacity: Bool, example: RankedExample, export: RankExportBytes?) {
+        assert(size == Self.rankBytes(eventID: eventID, example: example, export: export), "stale Rank event size")
         if !overCapacity { pendingIDs.insert(digest, deadline: time &+ rewardWaitNanoseconds) }
         counters.rankCalls.add()
-        let size = Self.rankBytes(eventID: eventID, example: example, export: export)
         ring.push(size) { region in
             var writer = RawBinaryWriter(region)
             LogRecord.encodeRank(eventID: eventID, time: time, deferred: deferred, overCapacity: overCapacity,

@@ -61,6 +61,8 @@ public final class Trainer: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
 
     static let drainBatch = 4096
+    /// Events learned between hand-backs of ring room (about 1 ms of work).
+    static let drainChunk = 256
     static let drainInterval: UInt64 = 1_000_000          // 1 ms between passes while busy
     static let idleThreshold: UInt64 = 50_000_000         // 50 ms without events: sleep deeply
     static let maximumSleep: UInt64 = 1_000_000_000
@@ -185,10 +187,18 @@ public final class Trainer: @unchecked Sendable {
     /// - Returns: events drained (`drainBatch` means more may be waiting).
     @discardableResult
     public func step(now: UInt64) -> Int {
-        let drained = ring.drain(limit: Self.drainBatch) { record in take(record) }
-        if spaceWanted.load(ordering: .sequentiallyConsistent),
-           spaceWanted.exchange(false, ordering: .sequentiallyConsistent) {
-            onSpaceAvailable()
+        var drained = 0
+        while drained < Self.drainBatch {
+            let chunk = min(Self.drainChunk, Self.drainBatch - drained)
+            let taken = ring.drain(limit: chunk) { record in take(record) }
+            drained += taken
+            // Room is handed back chunk by chunk, so a producer paused on a full ring resumes
+            // after a chunk's worth of learning, not after the whole batch's (milliseconds).
+            if spaceWanted.load(ordering: .sequentiallyConsistent),
+               spaceWanted.exchange(false, ordering: .sequentiallyConsistent) {
+                onSpaceAvailable()
+            }
+            if taken < chunk { break }
         }
         if let deadline = joiner.nextDeadline, deadline <= now {
             record(.advance(time: now))

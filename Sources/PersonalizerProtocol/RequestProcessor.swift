@@ -263,11 +263,13 @@ public final class RequestProcessor {
             exportProbabilities.update(repeating: 0)
             for candidate in 0..<count { exportProbabilities[candidateRequestIndex[candidate]] = probabilities[candidate] }
             export.chosenRequestIndex = candidateRequestIndex[chosen]
-            producer.submitRank(eventID: eventIDBytes, digest: eventDigest, time: now, deferred: rankView.deferActivation,
-                                overCapacity: overCapacity, example: example, export: export)
+            producer.submitRank(eventID: eventIDBytes, digest: eventDigest, size: eventBytes, time: now,
+                                deferred: rankView.deferActivation, overCapacity: overCapacity, example: example,
+                                export: export)
         } else {
-            producer.submitRank(eventID: eventIDBytes, digest: eventDigest, time: now, deferred: rankView.deferActivation,
-                                overCapacity: overCapacity, example: example, export: nil)
+            producer.submitRank(eventID: eventIDBytes, digest: eventDigest, size: eventBytes, time: now,
+                                deferred: rankView.deferActivation, overCapacity: overCapacity, example: example,
+                                export: nil)
         }
         noteSubmitted(to: producer)
 
