@@ -133,36 +133,18 @@ struct ActionTerms {
         return true
     }
 
-    /// The action-dependent part of one action's score: its own features, the constant, and
-    /// the interactions in these terms. `a`'s keys must be the ones the terms were prepared for.
+    /// The part of an action's score that depends on the action alone: its own features, the
+    /// constant, and the interactions among its own namespaces. For one model it is the same in
+    /// every request, so a caller that sees the action again may keep it (see `score`).
     @inline(__always)
-    func sum<W: WeightSource>(action a: FeatureBlock, constant: Bool, weights: W) -> Float {
+    func ownPart<W: WeightSource>(action a: FeatureBlock, constant: Bool, weights: W) -> Float {
         var kernel = DotKernel(weights)
+        if constant { kernel.feature(FeatureHashing.constantHash, 1) }
         guard let actionIndices = a.indices.baseAddress, let actionValues = a.values.baseAddress else {
-            if constant { kernel.feature(FeatureHashing.constantHash, 1) }
             return kernel.sum
         }
         kernel.run(prefix: 0, scale: 1, indices: actionIndices, values: actionValues, count: a.indices.count)
-        if constant { kernel.feature(FeatureHashing.constantHash, 1) }
         let prime = FeatureHashing.interactionPrime
-        let hashes = UnsafePointer(storage.hashes), values = UnsafePointer(storage.values)
-        // Context × action: each action feature meets its key's two context lists.
-        for span in a.spans where span.count > 0 {
-            guard let lists = lists(for: span.interactionKey) else { continue }
-            let first = Int(lists.firstStart), firstCount = Int(lists.firstCount)
-            let second = Int(lists.secondStart), secondCount = Int(lists.secondCount)
-            let start = Int(span.start)
-            for i in start..<(start + Int(span.count)) {
-                let h = actionIndices[i], v = actionValues[i]
-                if firstCount > 0 {
-                    kernel.run(prefix: h, scale: v, indices: hashes + first, values: values + first, count: firstCount)
-                }
-                if secondCount > 0 {
-                    kernel.run(prefix: prime &* h, scale: v, indices: hashes + second, values: values + second,
-                               count: secondCount)
-                }
-            }
-        }
         // Action × action: a self-interaction takes pairs i <= j of the merged namespace.
         for term in 0..<pairCount {
             let (k0, k1) = storage.pairs[term]
@@ -190,6 +172,36 @@ struct ActionTerms {
         return kernel.sum
     }
 
+    /// The part of an action's score that depends on the context too: the context × action
+    /// interactions. `a`'s keys must be the ones the terms were prepared for.
+    @inline(__always)
+    func crossPart<W: WeightSource>(action a: FeatureBlock, weights: W) -> Float {
+        var kernel = DotKernel(weights)
+        guard let actionIndices = a.indices.baseAddress, let actionValues = a.values.baseAddress else {
+            return kernel.sum
+        }
+        let prime = FeatureHashing.interactionPrime
+        let hashes = UnsafePointer(storage.hashes), values = UnsafePointer(storage.values)
+        // Each action feature meets its key's two context lists.
+        for span in a.spans where span.count > 0 {
+            guard let lists = lists(for: span.interactionKey) else { continue }
+            let first = Int(lists.firstStart), firstCount = Int(lists.firstCount)
+            let second = Int(lists.secondStart), secondCount = Int(lists.secondCount)
+            let start = Int(span.start)
+            for i in start..<(start + Int(span.count)) {
+                let h = actionIndices[i], v = actionValues[i]
+                if firstCount > 0 {
+                    kernel.run(prefix: h, scale: v, indices: hashes + first, values: values + first, count: firstCount)
+                }
+                if secondCount > 0 {
+                    kernel.run(prefix: prime &* h, scale: v, indices: hashes + second, values: values + second,
+                               count: secondCount)
+                }
+            }
+        }
+        return kernel.sum
+    }
+
     @inline(__always)
     private func lists(for key: UInt8) -> KeyLists? {
         for index in 0..<keyCount where keyLists[index].key == key { return keyLists[index] }
@@ -200,10 +212,16 @@ struct ActionTerms {
 extension ExampleWalker {
     /// Scores every action in context `s` into `costs`: the part that is the same for every
     /// action (shared features and their interactions among themselves) once, then each
-    /// action's own part. Learner and snapshot both score through here, so the same weights
-    /// give bit-identical scores. Does not allocate.
+    /// action's own part and its context × action part. Learner and snapshot both score through
+    /// here, so the same weights give bit-identical scores. Does not allocate.
+    ///
+    /// - Parameter ownParts: nil, or one entry per action: the action's own part (`ownPart`) as
+    ///   this model computed it before for the same features, or NaN when unknown. Unknown ones
+    ///   are computed and written back; an action the fast path does not cover is left NaN (its
+    ///   score is not split). Given or computed, the score is the same, bit for bit.
     @inline(__always)
     func score<W: WeightSource>(shared s: FeatureBlock, actions: UnsafeBufferPointer<HashedFeatures>, weights: W,
+                                ownParts: UnsafeMutablePointer<Float>? = nil,
                                 into costs: UnsafeMutableBufferPointer<Double>) {
         let sharedKeys = KeySet(s)
         var sharedKernel = DotKernel(weights)
@@ -215,8 +233,14 @@ extension ExampleWalker {
                 costs[index] = actions[index].withBlock { a in
                     let actionKeys = KeySet(a)
                     if terms.prepare(plan: plan, shared: s, sharedKeys: sharedKeys, actionKeys: actionKeys) {
-                        return Double(sharedPart + terms.sum(action: a, constant: constant, weights: weights))
+                        var own = ownParts?[index] ?? .nan
+                        if own.isNaN {
+                            own = terms.ownPart(action: a, constant: constant, weights: weights)
+                            ownParts?[index] = own
+                        }
+                        return Double(sharedPart + (own + terms.crossPart(action: a, weights: weights)))
                     }
+                    ownParts?[index] = .nan
                     var kernel = DotKernel(weights)
                     walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys, part: .actionDependent,
                          kernel: &kernel)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An immutable model snapshot for scoring: the policy model's weights (effective weights, with
 /// any l1/l2 already applied), the policy, and how many examples it had learned.
 ///
@@ -6,6 +8,10 @@
 public final class ScoringModel: @unchecked Sendable {
     public let policy: LearningPolicy
     public let examplesLearned: UInt64
+    /// Unique among the models of the process: what a caller keeps an action's own part
+    /// (`predictCosts(shared:actions:ownParts:into:)`) for.
+    public let identity = ScoringModel.nextIdentity.wrappingAdd(1, ordering: .relaxed).oldValue
+    private static let nextIdentity = Atomic<UInt64>(1)
 
     let walker: ExampleWalker
     let weights: UnsafeMutablePointer<Float>
@@ -48,9 +54,21 @@ public final class ScoringModel: @unchecked Sendable {
     /// their interactions among themselves) is computed once. Does not allocate.
     public func predictCosts(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>,
                              into costs: UnsafeMutableBufferPointer<Double>) {
+        predictCosts(shared: shared, actions: actions, ownParts: nil, into: costs)
+    }
+
+    /// Scores every action into `costs`, reusing the actions' own parts (their features, the
+    /// constant, their interactions among themselves: what does not depend on the context)
+    /// that this model computed in an earlier request. `ownParts` has an entry per action: the
+    /// part kept from before, or NaN; unknown parts are computed and written back, and an entry
+    /// may be left NaN (that action's score is not split). The costs are the same either way.
+    public func predictCosts(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>,
+                             ownParts: UnsafeMutableBufferPointer<Float>?, into costs: UnsafeMutableBufferPointer<Double>) {
         precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
+        precondition(ownParts.map { $0.count >= actions.count } ?? true, "own parts buffer is smaller than the actions")
         shared.withBlock { s in
-            walker.score(shared: s, actions: actions, weights: CompactWeights(weights: weights, mask: mask), into: costs)
+            walker.score(shared: s, actions: actions, weights: CompactWeights(weights: weights, mask: mask),
+                         ownParts: ownParts?.baseAddress, into: costs)
         }
     }
 

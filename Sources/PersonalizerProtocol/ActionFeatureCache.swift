@@ -33,9 +33,24 @@ final class ActionFeatureCache {
         var featureCount = 0
         /// When the entry was last found or kept (`uses` then).
         var lastUse: UInt64 = 0
+        /// Changes whenever the slot takes another action, so a reference taken earlier can tell.
+        var generation: UInt64 = 0
+        /// The action's own part of its score (`ScoringModel.predictCosts(...ownParts:...)`)
+        /// under the model `ownPartModel`; NaN when not known.
+        var ownPart: Float = .nan
+        var ownPartModel: UInt64 = 0
     }
 
-    private var entries: [Entry]
+    /// One slot as it was when an action was found in it.
+    struct EntryReference {
+        let slot: Int
+        let generation: UInt64
+    }
+
+    /// Raw memory, so a field is read in place (an array element would be copied whole, its
+    /// features retained and released, on every access).
+    private let entries: UnsafeMutablePointer<Entry>
+    private let slotCount: Int
     /// `slotCount` × `maxActionBytes` bytes: each slot's key.
     private let keys: UnsafeMutableRawPointer
     /// Sets of two slots, minus one (-1: no slots).
@@ -49,13 +64,19 @@ final class ActionFeatureCache {
     init(slotCount: Int = defaultSlotCount) {
         precondition(slotCount == 0 || (slotCount >= 2 && slotCount & (slotCount &- 1) == 0),
                      "slot count must be 0 or a power of two from 2")
-        entries = Array(repeating: Entry(), count: slotCount)
+        entries = .allocate(capacity: slotCount)
+        entries.initialize(repeating: Entry(), count: slotCount)
+        self.slotCount = slotCount
         keys = .allocate(byteCount: max(1, slotCount * Self.maxActionBytes), alignment: 8)
         setMask = slotCount / 2 - 1
         seed = UInt64.random(in: 1...UInt64.max)
     }
 
-    deinit { keys.deallocate() }
+    deinit {
+        keys.deallocate()
+        entries.deinitialize(count: slotCount)
+        entries.deallocate()
+    }
 
     /// The slot that holds `bytes`, if any.
     @inline(__always)
@@ -95,6 +116,27 @@ final class ActionFeatureCache {
     @inline(__always)
     func features(_ slot: Int) -> HashedFeatures { entries[slot].features }
 
+    /// The action in `slot`, for `ownPart` and `keepOwnPart` later in the request.
+    @inline(__always)
+    func reference(_ slot: Int) -> EntryReference { EntryReference(slot: slot, generation: entries[slot].generation) }
+
+    /// The action's own part of its score under model `model`, or NaN (not known, or the slot
+    /// has taken another action since).
+    @inline(__always)
+    func ownPart(_ reference: EntryReference, model: UInt64) -> Float {
+        let slot = reference.slot
+        return entries[slot].generation == reference.generation && entries[slot].ownPartModel == model
+            ? entries[slot].ownPart : .nan
+    }
+
+    /// Keeps the action's own part under model `model`, unless the slot has taken another action.
+    @inline(__always)
+    func keepOwnPart(_ reference: EntryReference, model: UInt64, _ part: Float) {
+        guard entries[reference.slot].generation == reference.generation else { return }
+        entries[reference.slot].ownPart = part
+        entries[reference.slot].ownPartModel = model
+    }
+
     /// Keeps an action read and validated in full: `bytes`, its `id` (a slice of `bytes`), its
     /// counts and its hashed features, for the next requests.
     func keep(_ bytes: UnsafeRawBufferPointer, id: UnsafeRawBufferPointer, namespaceCount: Int, featureCount: Int,
@@ -111,6 +153,8 @@ final class ActionFeatureCache {
                 : first)
         uses += 1
         entries[slot].lastUse = uses
+        entries[slot].generation = uses
+        entries[slot].ownPart = .nan
         (keys + slot * Self.maxActionBytes).copyMemory(from: base, byteCount: bytes.count)
         entries[slot].features.assign(features)
         entries[slot].byteCount = bytes.count

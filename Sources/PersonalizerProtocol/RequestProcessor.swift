@@ -35,6 +35,8 @@ public final class RequestProcessor {
     private var actionsToKeep: [(requestIndex: Int, position: Int)] = []
     private var actionCache: ActionFeatureCache
     private var candidateRequestIndex: [Int] = []
+    /// The cache entry each candidate was found in (slot -1: hashed in this request).
+    private var candidateEntries: [ActionFeatureCache.EntryReference] = []
     private var isExcluded: [Bool] = []
     private var order: [Int] = []
     private var idTable = ActionIDTable()
@@ -42,6 +44,8 @@ public final class RequestProcessor {
     private var featuresSeen = 0
     private var idGenerator = EventIDGenerator()
     private let costs: UnsafeMutableBufferPointer<Double>
+    /// The candidates' own parts of their scores (kept in the action cache per model).
+    private let ownParts: UnsafeMutableBufferPointer<Float>
     private let probabilities: UnsafeMutableBufferPointer<Double>
     private let ranking: UnsafeMutablePointer<RankedEntry>
     private let generatedID: UnsafeMutablePointer<CChar>
@@ -66,6 +70,7 @@ public final class RequestProcessor {
         loopNamesForErrors = loops.keys.sorted().joined(separator: ", ")
         let maxActions = limits.maxActionsPerRank
         costs = .allocate(capacity: maxActions)
+        ownParts = .allocate(capacity: maxActions)
         probabilities = .allocate(capacity: maxActions)
         ranking = .allocate(capacity: maxActions)
         generatedID = .allocate(capacity: 64)
@@ -74,6 +79,7 @@ public final class RequestProcessor {
 
     deinit {
         costs.deallocate()
+        ownParts.deallocate()
         probabilities.deallocate()
         ranking.deallocate()
         generatedID.deallocate()
@@ -230,8 +236,18 @@ public final class RequestProcessor {
         let count = candidates.count
         let costs = UnsafeMutableBufferPointer(rebasing: self.costs[0..<count])
         let probabilities = UnsafeMutableBufferPointer(rebasing: self.probabilities[0..<count])
+        // Actions found in the cache bring their own parts, if this model scored them before.
+        let model = snapshot.model
+        let ownParts = UnsafeMutableBufferPointer(rebasing: self.ownParts[0..<count])
+        for candidate in 0..<count {
+            let entry = candidateEntries[candidate]
+            ownParts[candidate] = entry.slot >= 0 ? actionCache.ownPart(entry, model: model.identity) : .nan
+        }
         candidates.withUnsafeBufferPointer { actions in
-            snapshot.model.predictCosts(shared: shared, actions: actions, into: costs)
+            model.predictCosts(shared: shared, actions: actions, ownParts: ownParts, into: costs)
+        }
+        for candidate in 0..<count where candidateEntries[candidate].slot >= 0 && !ownParts[candidate].isNaN {
+            actionCache.keepOwnPart(candidateEntries[candidate], model: model.identity, ownParts[candidate])
         }
         loop.policy.exploration.probabilities(
             costs: UnsafeBufferPointer(costs), examplesLearned: snapshot.model.examplesLearned, into: probabilities)
@@ -318,6 +334,7 @@ public final class RequestProcessor {
 
         var candidateCount = 0
         candidateRequestIndex.removeAll(keepingCapacity: true)
+        candidateEntries.removeAll(keepingCapacity: true)
         actionsToKeep.removeAll(keepingCapacity: true)
         // Let go of the last request's features first, so each hashing buffer is again the
         // only holder of its storage (and is refilled in place, not copied).
@@ -327,7 +344,9 @@ public final class RequestProcessor {
             if hashedActions.count == candidateCount { hashedActions.append(HashedFeatures()) }
             if let kept = keptFeatures(ofAction: index) {
                 candidates[candidateCount] = kept
+                candidateEntries.append(actionCache.reference(rankView.actions[index].keptSlot))
             } else {
+                candidateEntries.append(ActionFeatureCache.EntryReference(slot: -1, generation: 0))
                 let action = rankView.actions[index]
                 hashedActions[candidateCount].removeAll(keepingCapacity: true)
                 for namespaceIndex in rankView.namespaceRange(of: action) {

@@ -136,4 +136,39 @@ final class ActionTermsTests: XCTestCase {
                         walkerCosts(walker, shared: shared, actions: actions, weights: weights), "\(contextFeatures)")
         }
     }
+
+    /// Own parts kept from an earlier request give the same costs, bit for bit, and are used
+    /// (a different kept part moves the cost by exactly that much).
+    func testKeptOwnPartsGiveTheSameCosts() {
+        var random = TestRandom(state: 31)
+        let walker = ExampleWalker(plan: InteractionPlan(policy("--cb_explore_adf -q :: ").interactions), constant: true)
+        let weights = randomWeights(&random)
+        let shared = randomFeatures(&random, keys: ["U", "G"])
+        let actions = (0..<4).map { _ in randomFeatures(&random, keys: ["A", "B"]) }
+        func costs(_ parts: inout [Float]) -> [Double] {
+            var costs = [Double](repeating: .nan, count: actions.count)
+            shared.withBlock { s in
+                actions.withUnsafeBufferPointer { actions in
+                    parts.withUnsafeMutableBufferPointer { parts in
+                        costs.withUnsafeMutableBufferPointer {
+                            walker.score(shared: s, actions: actions, weights: weights, ownParts: parts.baseAddress, into: $0)
+                        }
+                    }
+                }
+            }
+            return costs
+        }
+        var parts = [Float](repeating: .nan, count: actions.count)
+        let fresh = costs(&parts)
+        XCTAssertFalse(parts.contains { $0.isNaN }, "every own part was computed and handed back")
+        XCTAssertEqual(fresh, termCosts(walker, shared: shared, actions: actions, weights: weights))
+        var kept = parts
+        XCTAssertEqual(costs(&kept), fresh)
+        XCTAssertEqual(kept, parts)
+        var changed = parts
+        changed[2] += 1
+        let moved = costs(&changed)
+        XCTAssertEqual(moved[2] - fresh[2], 1, accuracy: 1e-5)
+        XCTAssertEqual(moved[0], fresh[0])
+    }
 }
