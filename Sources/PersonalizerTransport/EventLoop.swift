@@ -103,7 +103,6 @@ public final class EventLoop {
     /// Monotonic milliseconds of the loop's current iteration (cheap: cached by libuv).
     public var nowMilliseconds: UInt64 { uv_now(raw) }
 
-
     /// Stops watching signals and wake-ups, so `run()` returns once the remaining handles close.
     public func closeLoopHandles() {
         for ticker in tickers { ticker.stop() }
