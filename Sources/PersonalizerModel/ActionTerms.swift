@@ -12,7 +12,7 @@
 /// the order of the additions differs. Every other case goes to the walker.
 struct ActionTerms {
     /// The context lists of one action key: `first` and `second` are ranges of the entries.
-    private struct KeyLists {
+    fileprivate struct KeyLists {
         var key: UInt8
         var firstStart: Int32, firstCount: Int32
         var secondStart: Int32, secondCount: Int32
@@ -24,7 +24,7 @@ struct ActionTerms {
         static let keyCapacity = 8
         static let entryCapacity = 256
         let pairs: UnsafeMutablePointer<(UInt8, UInt8)>
-        let keyLists: UnsafeMutableRawPointer
+        fileprivate let keyLists: UnsafeMutablePointer<KeyLists>
         let hashes: UnsafeMutablePointer<UInt32>
         let values: UnsafeMutablePointer<Float>
 
@@ -36,7 +36,7 @@ struct ActionTerms {
                     withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entryCapacity) { hashes in
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: entryCapacity) { values in
                             body(Storage(pairs: pairs.baseAddress.unsafelyUnwrapped,
-                                         keyLists: UnsafeMutableRawPointer(keyLists.baseAddress.unsafelyUnwrapped),
+                                         keyLists: keyLists.baseAddress.unsafelyUnwrapped,
                                          hashes: hashes.baseAddress.unsafelyUnwrapped,
                                          values: values.baseAddress.unsafelyUnwrapped))
                         }
@@ -47,7 +47,7 @@ struct ActionTerms {
     }
 
     private let storage: Storage
-    private var keyLists: UnsafeMutablePointer<KeyLists> { storage.keyLists.assumingMemoryBound(to: KeyLists.self) }
+    private var keyLists: UnsafeMutablePointer<KeyLists> { storage.keyLists }
     /// Action × action pairs (first key, second key), in the walker's order.
     private var pairCount = 0
     private var keyCount = 0
@@ -85,21 +85,12 @@ struct ActionTerms {
             guard keyCount < Storage.keyCapacity else { return false }
             var lists = KeyLists(key: UInt8(key), firstStart: Int32(entryCount), firstCount: 0, secondStart: 0,
                                  secondCount: 0)
-            // Context first (context, action): the context feature is the one multiplied by the prime.
-            var nextContext = sharedKeys.next(from: 0)
-            while let contextKey = nextContext {
-                if plan.emitsQuadratic(contextKey, key),
-                   !appendContext(UInt8(contextKey), from: s, multiplied: true) { return false }
-                nextContext = sharedKeys.next(from: contextKey + 1)
-            }
+            guard appendContextTerms(pairedWith: key, contextFirst: true, plan: plan, shared: s,
+                                     sharedKeys: sharedKeys) else { return false }
             lists.firstCount = Int32(entryCount) - lists.firstStart
             lists.secondStart = Int32(entryCount)
-            nextContext = sharedKeys.next(from: 0)
-            while let contextKey = nextContext {
-                if plan.emitsQuadratic(key, contextKey),
-                   !appendContext(UInt8(contextKey), from: s, multiplied: false) { return false }
-                nextContext = sharedKeys.next(from: contextKey + 1)
-            }
+            guard appendContextTerms(pairedWith: key, contextFirst: false, plan: plan, shared: s,
+                                     sharedKeys: sharedKeys) else { return false }
             lists.secondCount = Int32(entryCount) - lists.secondStart
             keyLists[keyCount] = lists
             keyCount += 1
@@ -114,6 +105,21 @@ struct ActionTerms {
                 nextSecond = actionKeys.next(from: second + 1)
             }
             nextAction = actionKeys.next(from: key + 1)
+        }
+        return true
+    }
+
+    /// Appends the context features of every term that pairs action key `key` with a context
+    /// key, the context's side first (`contextFirst`: its features are the ones multiplied by
+    /// the interaction prime) or second, context keys ascending.
+    @inline(__always)
+    private mutating func appendContextTerms(pairedWith key: Int, contextFirst: Bool, plan: InteractionPlan,
+                                             shared s: FeatureBlock, sharedKeys: KeySet) -> Bool {
+        var nextContext = sharedKeys.next(from: 0)
+        while let contextKey = nextContext {
+            let emitted = contextFirst ? plan.emitsQuadratic(contextKey, key) : plan.emitsQuadratic(key, contextKey)
+            if emitted, !appendContext(UInt8(contextKey), from: s, multiplied: contextFirst) { return false }
+            nextContext = sharedKeys.next(from: contextKey + 1)
         }
         return true
     }
