@@ -10,7 +10,7 @@ public struct EncodedExample: Sendable, Equatable {
 
     public init(_ example: RankedExample) {
         var writer = BinaryWriter()
-        writer.example(example)
+        example.withView { writer.example($0) }
         bytes = writer.bytes
     }
 

@@ -181,7 +181,7 @@ public final class LoopProducer: @unchecked Sendable {
     // MARK: events (each after a successful `reserve(bytes:)` of its size)
 
     /// Bytes of a Rank event.
-    public static func rankBytes(eventID: UnsafeRawBufferPointer, example: RankedExample,
+    public static func rankBytes(eventID: UnsafeRawBufferPointer, example: RankedExampleView,
                                  export: RankExportBytes?) -> Int {
         var counter = ByteCounter()
         LogRecord.encodeRank(eventID: eventID, time: 0, deferred: false, overCapacity: false, example: example,
@@ -194,7 +194,7 @@ public final class LoopProducer: @unchecked Sendable {
     /// `size`, what `rankBytes` gave when its room was reserved (the chosen action, probability
     /// and model version are fixed-width, so it can be measured before the decision).
     public func submitRank(eventID: UnsafeRawBufferPointer, digest: EventIDDigest, size: Int, time: UInt64,
-                           deferred: Bool, overCapacity: Bool, example: RankedExample, export: RankExportBytes?) {
+                           deferred: Bool, overCapacity: Bool, example: RankedExampleView, export: RankExportBytes?) {
         assert(size == Self.rankBytes(eventID: eventID, example: example, export: export), "stale Rank event size")
         if !overCapacity { pendingIDs.insert(digest, deadline: time &+ rewardWaitNanoseconds) }
         counters.rankCalls.add()

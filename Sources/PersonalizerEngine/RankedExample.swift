@@ -22,3 +22,38 @@ public struct RankedExample: Sendable, Equatable {
         self.modelVersion = modelVersion
     }
 }
+
+/// A Rank's example as the I/O thread submits it: borrowed views of features held elsewhere (its
+/// scratch buffers, its action cache), so submitting retains nothing per action. Valid while
+/// those owners are alive and unchanged.
+public struct RankedExampleView {
+    public var shared: FeatureBlock
+    /// The actions that were scored, in request order.
+    public var actions: UnsafeBufferPointer<FeatureBlock>
+    public var chosenIndex: Int
+    public var probability: Double
+    public var modelVersion: UInt64
+
+    public init(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>, chosenIndex: Int, probability: Double,
+                modelVersion: UInt64) {
+        self.shared = shared
+        self.actions = actions
+        self.chosenIndex = chosenIndex
+        self.probability = probability
+        self.modelVersion = modelVersion
+    }
+}
+
+extension RankedExample {
+    /// This example as a view, valid inside `body`.
+    public func withView<R>(_ body: (RankedExampleView) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) {
+            try withUnsafeTemporaryAllocation(of: FeatureBlock.self, capacity: actions.count) { blocks in
+                for index in actions.indices { blocks.initializeElement(at: index, to: actions[index].unsafeBlock) }
+                return try body(RankedExampleView(shared: shared.unsafeBlock, actions: UnsafeBufferPointer(blocks),
+                                                  chosenIndex: chosenIndex, probability: probability,
+                                                  modelVersion: modelVersion))
+            }
+        }
+    }
+}

@@ -226,7 +226,7 @@ extension ExampleWalker {
     ///   are computed and written back; an action the fast path does not cover is left NaN (its
     ///   score is not split). Given or computed, the score is the same, bit for bit.
     @inline(__always)
-    func score<W: WeightSource>(shared s: FeatureBlock, actions: UnsafeBufferPointer<HashedFeatures>, weights: W,
+    func score<W: WeightSource>(shared s: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>, weights: W,
                                 ownParts: UnsafeMutablePointer<Float>? = nil,
                                 into costs: UnsafeMutableBufferPointer<Double>) {
         let sharedKeys = KeySet(s)
@@ -236,22 +236,22 @@ extension ExampleWalker {
         ActionTerms.Storage.with { storage in
             var terms = ActionTerms(storage: storage)
             for index in 0..<actions.count {
-                costs[index] = actions[index].withBlock { a in
-                    let actionKeys = KeySet(a)
-                    if terms.prepare(plan: plan, shared: s, sharedKeys: sharedKeys, actionKeys: actionKeys) {
-                        var own = ownParts?[index] ?? .nan
-                        if own.isNaN {
-                            own = terms.ownPart(action: a, constant: constant, weights: weights)
-                            ownParts?[index] = own
-                        }
-                        return Double(sharedPart + (own + terms.crossPart(action: a, weights: weights)))
+                let a = actions[index]
+                let actionKeys = KeySet(a)
+                if terms.prepare(plan: plan, shared: s, sharedKeys: sharedKeys, actionKeys: actionKeys) {
+                    var own = ownParts?[index] ?? .nan
+                    if own.isNaN {
+                        own = terms.ownPart(action: a, constant: constant, weights: weights)
+                        ownParts?[index] = own
                     }
-                    ownParts?[index] = .nan
-                    var kernel = DotKernel(weights)
-                    walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys, part: .actionDependent,
-                         kernel: &kernel)
-                    return Double(sharedPart + kernel.sum)
+                    costs[index] = Double(sharedPart + (own + terms.crossPart(action: a, weights: weights)))
+                    continue
                 }
+                ownParts?[index] = .nan
+                var kernel = DotKernel(weights)
+                walk(shared: s, action: a, sharedKeys: sharedKeys, actionKeys: actionKeys, part: .actionDependent,
+                     kernel: &kernel)
+                costs[index] = Double(sharedPart + kernel.sum)
             }
         }
     }

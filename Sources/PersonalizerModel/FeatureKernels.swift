@@ -1,16 +1,35 @@
 // Feature views and the kernels that consume the features an ExampleWalker visits.
 
-/// Unsafe view of one `HashedFeatures`, valid inside `withBlock`.
-struct FeatureBlock {
-    let indices: UnsafeBufferPointer<UInt32>
-    let values: UnsafeBufferPointer<Float>
-    let spans: UnsafeBufferPointer<NamespaceSpan>
+/// A borrowed view of hashed features: their memory, without holding it (no reference
+/// counting). Valid while the owner it came from (a `HashedFeatures` value, or a cache that
+/// keeps one) is alive and unchanged; the hot path passes these instead of copies of the
+/// owning values, each of which would cost an atomic retain and release.
+public struct FeatureBlock {
+    public let indices: UnsafeBufferPointer<UInt32>
+    public let values: UnsafeBufferPointer<Float>
+    public let spans: UnsafeBufferPointer<NamespaceSpan>
+
+    @inlinable
+    public init(indices: UnsafeBufferPointer<UInt32>, values: UnsafeBufferPointer<Float>,
+                spans: UnsafeBufferPointer<NamespaceSpan>) {
+        self.indices = indices
+        self.values = values
+        self.spans = spans
+    }
 }
 
 extension HashedFeatures {
-    @inline(__always)
-    func withBlock<R>(_ body: (FeatureBlock) -> R) -> R {
-        withParts { spans, indices, values in body(FeatureBlock(indices: indices, values: values, spans: spans)) }
+    /// The features in place, valid inside `body`.
+    @inlinable @inline(__always)
+    public func withBlock<R>(_ body: (FeatureBlock) throws -> R) rethrows -> R {
+        try withParts { spans, indices, values in try body(FeatureBlock(indices: indices, values: values, spans: spans)) }
+    }
+
+    /// The features in place, for a caller that keeps this value (or a copy sharing its
+    /// storage) alive and unchanged for as long as it uses the block.
+    @inlinable
+    public var unsafeBlock: FeatureBlock {
+        withParts { spans, indices, values in FeatureBlock(indices: indices, values: values, spans: spans) }
     }
 }
 

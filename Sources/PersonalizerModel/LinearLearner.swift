@@ -258,11 +258,13 @@ public final class LinearLearner: @unchecked Sendable {
     public func predictCost(shared: HashedFeatures, action: HashedFeatures) -> Double {
         var cost: Double = 0
         shared.withBlock { s in
-            withUnsafePointer(to: action) { action in
-                withUnsafeMutablePointer(to: &cost) { cost in
-                    walker.score(shared: s, actions: UnsafeBufferPointer(start: action, count: 1),
-                                 weights: tableKernel(model: 0).weights,
-                                 into: UnsafeMutableBufferPointer(start: cost, count: 1))
+            action.withBlock { a in
+                withUnsafePointer(to: a) { a in
+                    withUnsafeMutablePointer(to: &cost) { cost in
+                        walker.score(shared: s, actions: UnsafeBufferPointer(start: a, count: 1),
+                                     weights: tableKernel(model: 0).weights,
+                                     into: UnsafeMutableBufferPointer(start: cost, count: 1))
+                    }
                 }
             }
         }

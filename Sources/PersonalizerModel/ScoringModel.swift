@@ -40,41 +40,36 @@ public final class ScoringModel: @unchecked Sendable {
     /// The predicted cost of `action` in context `shared` (lower is better); identical to the
     /// learner's `predictCost` when this copy was made.
     public func predictCost(shared: HashedFeatures, action: HashedFeatures) -> Double {
-        var cost: Double = 0
-        withUnsafePointer(to: action) { action in
-            withUnsafeMutablePointer(to: &cost) { cost in
-                predictCosts(shared: shared, actions: UnsafeBufferPointer(start: action, count: 1),
-                             into: UnsafeMutableBufferPointer(start: cost, count: 1))
-            }
-        }
-        return cost
+        predictCosts(shared: shared, actions: [action])[0]
     }
 
-    /// Scores every action into `costs` (same count). The shared part (shared features and
-    /// their interactions among themselves) is computed once. Does not allocate.
-    public func predictCosts(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>,
+    /// Scores every action into `costs` (same count), reusing the actions' own parts (their
+    /// features, the constant, their interactions among themselves: what does not depend on
+    /// the context) that this model computed in an earlier request. The shared part (shared
+    /// features and their interactions among themselves) is computed once. Does not allocate.
+    ///
+    /// - Parameter ownParts: nil, or an entry per action: the part kept from before, or NaN.
+    ///   Unknown parts are computed and written back, and an entry may be left NaN (that
+    ///   action's score is not split). The costs are the same either way.
+    public func predictCosts(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>,
+                             ownParts: UnsafeMutableBufferPointer<Float>? = nil,
                              into costs: UnsafeMutableBufferPointer<Double>) {
-        predictCosts(shared: shared, actions: actions, ownParts: nil, into: costs)
-    }
-
-    /// Scores every action into `costs`, reusing the actions' own parts (their features, the
-    /// constant, their interactions among themselves: what does not depend on the context)
-    /// that this model computed in an earlier request. `ownParts` has an entry per action: the
-    /// part kept from before, or NaN; unknown parts are computed and written back, and an entry
-    /// may be left NaN (that action's score is not split). The costs are the same either way.
-    public func predictCosts(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>,
-                             ownParts: UnsafeMutableBufferPointer<Float>?, into costs: UnsafeMutableBufferPointer<Double>) {
         precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
         precondition(ownParts.map { $0.count >= actions.count } ?? true, "own parts buffer is smaller than the actions")
-        shared.withBlock { s in
-            walker.score(shared: s, actions: actions, weights: CompactWeights(weights: weights, mask: mask),
-                         ownParts: ownParts?.baseAddress, into: costs)
-        }
+        walker.score(shared: shared, actions: actions, weights: CompactWeights(weights: weights, mask: mask),
+                     ownParts: ownParts?.baseAddress, into: costs)
     }
 
+    /// The same over owning values.
     public func predictCosts(shared: HashedFeatures, actions: [HashedFeatures],
                              into costs: UnsafeMutableBufferPointer<Double>) {
-        actions.withUnsafeBufferPointer { predictCosts(shared: shared, actions: $0, into: costs) }
+        withExtendedLifetime((shared, actions)) {
+            withUnsafeTemporaryAllocation(of: FeatureBlock.self, capacity: actions.count) { blocks in
+                for index in actions.indices { blocks.initializeElement(at: index, to: actions[index].unsafeBlock) }
+                predictCosts(shared: shared.unsafeBlock, actions: UnsafeBufferPointer(blocks), into: costs)
+                blocks.deinitialize()
+            }
+        }
     }
 
     /// Array convenience (allocates the result).

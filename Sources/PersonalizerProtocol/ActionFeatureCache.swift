@@ -113,8 +113,12 @@ final class ActionFeatureCache {
     }
 
     /// The hashed features of the action in `slot`.
-    @inline(__always)
     func features(_ slot: Int) -> HashedFeatures { entries[slot].features }
+
+    /// A view of the hashed features of the action in `slot`, valid until the slot next takes
+    /// an action (`keep`).
+    @inline(__always)
+    func block(_ slot: Int) -> FeatureBlock { entries[slot].features.unsafeBlock }
 
     /// The action in `slot`, for `ownPart` and `keepOwnPart` later in the request.
     @inline(__always)

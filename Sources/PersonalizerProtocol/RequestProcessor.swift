@@ -26,12 +26,14 @@ public final class RequestProcessor {
     private var header = RequestHeader()
     private var rankView = RankView()
     private var shared = HashedFeatures()
-    /// The candidates' features, shared with `hashedActions` or with `actionCache`'s entries.
-    private var candidates: [HashedFeatures] = []
+    /// The candidates' features: views of `hashedActions` or of `actionCache`'s entries, which
+    /// stay unchanged until the request is answered (`candidateCount` of them).
+    private let candidates: UnsafeMutablePointer<FeatureBlock>
+    private var candidateCount = 0
     /// Where actions not found in `actionCache` are hashed, one per candidate position.
     private var hashedActions: [HashedFeatures] = []
-    /// Request indices of the actions hashed in this request, kept in the cache at its end (not
-    /// as they come: that could replace an entry a later action of the request was found in).
+    /// Request indices of the actions hashed in this request, kept in the cache once it is
+    /// answered (not as they come: that could replace an entry another candidate is a view of).
     private var actionsToKeep: [(requestIndex: Int, position: Int)] = []
     private var actionCache: ActionFeatureCache
     private var candidateRequestIndex: [Int] = []
@@ -70,6 +72,7 @@ public final class RequestProcessor {
         loopNamesForErrors = loops.keys.sorted().joined(separator: ", ")
         let maxActions = limits.maxActionsPerRank
         costs = .allocate(capacity: maxActions)
+        candidates = .allocate(capacity: maxActions)
         ownParts = .allocate(capacity: maxActions)
         probabilities = .allocate(capacity: maxActions)
         ranking = .allocate(capacity: maxActions)
@@ -79,6 +82,7 @@ public final class RequestProcessor {
 
     deinit {
         costs.deallocate()
+        candidates.deallocate()
         ownParts.deallocate()
         probabilities.deallocate()
         ranking.deallocate()
@@ -193,6 +197,8 @@ public final class RequestProcessor {
             writeError(id: id, error, into: output)
             return .done
         }
+        // Only now: keeping an action may replace a cache entry that a candidate is a view of.
+        defer { keepHashedActions() }
         // The event id: the client's, or a new one.
         var eventIDBytes = rankView.eventID
         if eventIDBytes.count == 0 {
@@ -219,9 +225,13 @@ public final class RequestProcessor {
         let export = producer.isLogging
             ? RankExportBytes(request: frame, chosenRequestIndex: 0, probabilities: UnsafeBufferPointer(exportProbabilities))
             : nil
+        let count = candidateCount
+        let sharedBlock = shared.unsafeBlock
+        let actionBlocks = UnsafeBufferPointer(start: candidates, count: count)
         let eventBytes = LoopProducer.rankBytes(
             eventID: eventIDBytes,
-            example: RankedExample(shared: shared, actions: candidates, chosenIndex: 0, probability: 0, modelVersion: 0),
+            example: RankedExampleView(shared: sharedBlock, actions: actionBlocks, chosenIndex: 0, probability: 0,
+                                       modelVersion: 0),
             export: export)
         guard eventBytes <= producer.maxEventBytes else {
             writeError(id: id, RequestError(.resourceExhausted,
@@ -233,7 +243,6 @@ public final class RequestProcessor {
 
         // Score, explore, sample.
         let snapshot = producer.snapshot()
-        let count = candidates.count
         let costs = UnsafeMutableBufferPointer(rebasing: self.costs[0..<count])
         let probabilities = UnsafeMutableBufferPointer(rebasing: self.probabilities[0..<count])
         // Actions found in the cache bring their own parts, if this model scored them before.
@@ -243,9 +252,7 @@ public final class RequestProcessor {
             let entry = candidateEntries[candidate]
             ownParts[candidate] = entry.slot >= 0 ? actionCache.ownPart(entry, model: model.identity) : .nan
         }
-        candidates.withUnsafeBufferPointer { actions in
-            model.predictCosts(shared: shared, actions: actions, ownParts: ownParts, into: costs)
-        }
+        model.predictCosts(shared: sharedBlock, actions: actionBlocks, ownParts: ownParts, into: costs)
         for candidate in 0..<count where candidateEntries[candidate].slot >= 0 && !ownParts[candidate].isNaN {
             actionCache.keepOwnPart(candidateEntries[candidate], model: model.identity, ownParts[candidate])
         }
@@ -273,8 +280,8 @@ public final class RequestProcessor {
         for requestIndex in rankView.actions.indices where isExcluded[requestIndex] { place(requestIndex, 0) }
 
         let overCapacity = loop.counters.pendingEvents >= UInt64(loop.settings.maxPendingEvents)
-        let example = RankedExample(shared: shared, actions: candidates, chosenIndex: chosen,
-                                    probability: probabilities[chosen], modelVersion: snapshot.version)
+        let example = RankedExampleView(shared: sharedBlock, actions: actionBlocks, chosenIndex: chosen,
+                                        probability: probabilities[chosen], modelVersion: snapshot.version)
         if var export {
             exportProbabilities.update(repeating: 0)
             for candidate in 0..<count { exportProbabilities[candidateRequestIndex[candidate]] = probabilities[candidate] }
@@ -332,15 +339,11 @@ public final class RequestProcessor {
             try hashNamespace(rankView.namespaces[namespaceIndex], into: &shared, owner: "context")
         }
 
-        var candidateCount = 0
+        candidateCount = 0
         candidateRequestIndex.removeAll(keepingCapacity: true)
         candidateEntries.removeAll(keepingCapacity: true)
         actionsToKeep.removeAll(keepingCapacity: true)
-        // Let go of the last request's features first, so each hashing buffer is again the
-        // only holder of its storage (and is refilled in place, not copied).
-        for position in candidates.indices { candidates[position] = HashedFeatures() }
         for index in 0..<actionCount where !isExcluded[index] {
-            if candidates.count == candidateCount { candidates.append(HashedFeatures()) }
             if hashedActions.count == candidateCount { hashedActions.append(HashedFeatures()) }
             if let kept = keptFeatures(ofAction: index) {
                 candidates[candidateCount] = kept
@@ -353,7 +356,7 @@ public final class RequestProcessor {
                     try hashNamespace(rankView.namespaces[namespaceIndex], into: &hashedActions[candidateCount],
                                       owner: "action \(action.id.quoted())")
                 }
-                candidates[candidateCount] = hashedActions[candidateCount]
+                candidates[candidateCount] = hashedActions[candidateCount].unsafeBlock
                 actionsToKeep.append((index, candidateCount))
             }
             candidateRequestIndex.append(index)
@@ -362,7 +365,6 @@ public final class RequestProcessor {
         guard candidateCount > 0 else {
             throw RequestError(.invalidArgument, "rank: every action is excluded")
         }
-        if candidates.count > candidateCount { candidates.removeLast(candidates.count - candidateCount) }
         // Excluded actions' features are not hashed, but they are checked all the same.
         for index in 0..<actionCount where isExcluded[index] {
             if rankView.actions[index].keptSlot >= 0 { RequestWireReader.readNamespaces(of: index, into: &rankView) }
@@ -371,14 +373,13 @@ public final class RequestProcessor {
                 try checkNamespace(rankView.namespaces[namespaceIndex], owner: "action \(action.id.quoted())")
             }
         }
-        keepHashedActions()
     }
 
     /// The features of action `index` when it was found in the cache (validated and hashed
     /// then), counted against the request's limits; nil when it is new, or when it would pass a
     /// limit: its namespaces are then read, and the slow path counts them and names the place.
     @inline(__always)
-    private func keptFeatures(ofAction index: Int) -> HashedFeatures? {
+    private func keptFeatures(ofAction index: Int) -> FeatureBlock? {
         let slot = rankView.actions[index].keptSlot
         guard slot >= 0 else { return nil }
         let (namespaceCount, featureCount) = actionCache.counts(slot)
@@ -389,7 +390,7 @@ public final class RequestProcessor {
         }
         namespacesSeen += namespaceCount
         featuresSeen += featureCount
-        return actionCache.features(slot)
+        return actionCache.block(slot)
     }
 
     /// Keeps the actions hashed in this request in the cache, for the next requests.

@@ -179,9 +179,10 @@ enum RequestWireReader {
     /// Action: 1 id, 2 namespaces.
     private static func readAction(_ bytes: UnsafeRawBufferPointer, into view: inout RankView,
                                    knownActions: ActionFeatureCache?) throws(WireError) {
-        if let cache = knownActions, let slot = cache.slot(holding: bytes) {
-            view.actions.append(RankViewAction(id: cache.id(in: bytes, slot: slot), namespaceStart: view.namespaces.count,
-                                               namespaceCount: 0, bytes: bytes, keptSlot: slot))
+        // The cache through the parameter, not a local binding (which would be retained across the append).
+        if let slot = knownActions?.slot(holding: bytes), let id = knownActions?.id(in: bytes, slot: slot) {
+            view.actions.append(RankViewAction(id: id, namespaceStart: view.namespaces.count, namespaceCount: 0,
+                                               bytes: bytes, keptSlot: slot))
             return
         }
         var action = RankViewAction(id: UnsafeRawBufferPointer(start: nil, count: 0),

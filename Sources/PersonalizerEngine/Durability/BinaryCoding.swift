@@ -31,23 +31,21 @@ extension BinarySink {
         value.withUTF8 { blob(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func features(_ value: HashedFeatures) {
-        value.withParts { spans, indices, values in
-            u32(UInt32(spans.count))
-            for span in spans {
-                u8(span.interactionKey)
-                u32(span.namespaceHash)
-                u32(UInt32(span.count))
-            }
-            u32(UInt32(indices.count))
-            // Little-endian machines store the arrays exactly as they are encoded.
-            append(UnsafeRawBufferPointer(indices))
-            append(UnsafeRawBufferPointer(values))
+    mutating func features(_ block: FeatureBlock) {
+        u32(UInt32(block.spans.count))
+        for span in block.spans {
+            u8(span.interactionKey)
+            u32(span.namespaceHash)
+            u32(UInt32(span.count))
         }
+        u32(UInt32(block.indices.count))
+        // Little-endian machines store the arrays exactly as they are encoded.
+        append(UnsafeRawBufferPointer(block.indices))
+        append(UnsafeRawBufferPointer(block.values))
     }
 
     /// What the trainer learns from: the decision and the hashed features.
-    mutating func example(_ value: RankedExample) {
+    mutating func example(_ value: RankedExampleView) {
         u64(value.modelVersion)
         u32(UInt32(value.chosenIndex))
         f64(value.probability)

@@ -102,7 +102,7 @@ public enum LogRecord: Sendable {
 
     static func encodeRank<Sink: BinarySink>(
         eventID: UnsafeRawBufferPointer, time: UInt64, deferred: Bool, overCapacity: Bool,
-        example: RankedExample, export: RankExportBytes?, into writer: inout Sink
+        example: RankedExampleView, export: RankExportBytes?, into writer: inout Sink
     ) {
         encodeRankHeader(eventID: eventID, time: time, deferred: deferred, overCapacity: overCapacity, into: &writer)
         writer.example(example)
