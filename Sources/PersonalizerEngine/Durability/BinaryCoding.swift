@@ -9,13 +9,18 @@ import PersonalizerModel
 /// written by one generic code path for all three.
 protocol BinarySink {
     mutating func append(_ bytes: UnsafeRawBufferPointer)
+    /// Appends a fixed-width integer, little-endian (a sink may store it directly).
+    mutating func integer<T: FixedWidthInteger>(_ value: T)
 }
 
 extension BinarySink {
-    @inline(__always) mutating func u8(_ value: UInt8) { withUnsafeBytes(of: value) { append($0) } }
+    @inline(__always)
+    mutating func integer<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { append($0) } }
+
+    @inline(__always) mutating func u8(_ value: UInt8) { integer(value) }
     @inline(__always) mutating func bool(_ value: Bool) { u8(value ? 1 : 0) }
-    @inline(__always) mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { append($0) } }
-    @inline(__always) mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { append($0) } }
+    @inline(__always) mutating func u32(_ value: UInt32) { integer(value) }
+    @inline(__always) mutating func u64(_ value: UInt64) { integer(value) }
     @inline(__always) mutating func f32(_ value: Float) { u32(value.bitPattern) }
     @inline(__always) mutating func f64(_ value: Double) { u64(value.bitPattern) }
 
@@ -78,6 +83,15 @@ struct RawBinaryWriter: BinarySink {
         }
         count += value.count
     }
+
+    /// A store, not a call to copy a few bytes.
+    @inline(__always)
+    mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        let size = MemoryLayout<T>.size
+        precondition(size <= region.count - count, "record larger than measured")
+        region.baseAddress.unsafelyUnwrapped.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+        count += size
+    }
 }
 
 /// Counts the bytes an encoding takes.
@@ -86,6 +100,9 @@ struct ByteCounter: BinarySink {
 
     @inline(__always)
     mutating func append(_ value: UnsafeRawBufferPointer) { count += value.count }
+
+    @inline(__always)
+    mutating func integer<T: FixedWidthInteger>(_ value: T) { count += MemoryLayout<T>.size }
 }
 
 /// A damaged or truncated encoding.
@@ -105,36 +122,46 @@ struct BinaryReader {
     var isAtEnd: Bool { offset == bytes.count }
     var remaining: Int { bytes.count - offset }
 
+    /// Called for every field the trainer decodes: inlined, with the error built out of line.
+    @inline(__always)
     private mutating func take(_ count: Int) throws(FormatError) -> Int {
-        guard count >= 0, count <= bytes.count - offset else {
-            throw FormatError("needs \(count) bytes at offset \(offset), only \(bytes.count - offset) left")
-        }
-        defer { offset += count }
-        return offset
+        guard count >= 0, count <= bytes.count - offset else { throw shortInput(count) }
+        let start = offset
+        offset = start + count
+        return start
+    }
+
+    @inline(never)
+    private func shortInput(_ count: Int) -> FormatError {
+        FormatError("needs \(count) bytes at offset \(offset), only \(bytes.count - offset) left")
     }
 
     mutating func skip(_ count: Int) throws(FormatError) { _ = try take(count) }
 
-    mutating func u8() throws(FormatError) -> UInt8 { bytes[try take(1)] }
+    @inline(__always) mutating func u8() throws(FormatError) -> UInt8 { bytes[try take(1)] }
     mutating func bool() throws(FormatError) -> Bool {
         let value = try u8()
         guard value <= 1 else { throw FormatError("invalid boolean \(value)") }
         return value == 1
     }
-    mutating func u32() throws(FormatError) -> UInt32 {
+    @inline(__always) mutating func u32() throws(FormatError) -> UInt32 {
         UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: UInt32.self))
     }
-    mutating func u64() throws(FormatError) -> UInt64 {
+    @inline(__always) mutating func u64() throws(FormatError) -> UInt64 {
         UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: UInt64.self))
     }
     mutating func f32() throws(FormatError) -> Float { Float(bitPattern: try u32()) }
     mutating func f64() throws(FormatError) -> Double { Double(bitPattern: try u64()) }
 
+    @inline(__always)
     mutating func count(max limit: Int) throws(FormatError) -> Int {
         let value = Int(try u32())
-        guard value <= limit, value <= remaining else { throw FormatError("count \(value) exceeds what is left") }
+        guard value <= limit, value <= remaining else { throw countTooLarge(value) }
         return value
     }
+
+    @inline(never)
+    private func countTooLarge(_ value: Int) -> FormatError { FormatError("count \(value) exceeds what is left") }
 
     mutating func blob() throws(FormatError) -> [UInt8] {
         let count = try count(max: remaining)
