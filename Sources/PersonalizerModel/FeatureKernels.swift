@@ -54,40 +54,50 @@ extension FeatureKernel {
 /// Where a dot product reads the weight of a feature hash.
 protocol WeightSource {
     func weight(_ hash: UInt32) -> Float
+    /// The weights of four hashes: their slots worked out in one vector, then four loads.
+    func weights(_ hashes: SIMD4<UInt32>) -> SIMD4<Float>
+}
+
+extension WeightSource {
+    @inline(__always)
+    func weights(_ hashes: SIMD4<UInt32>) -> SIMD4<Float> {
+        SIMD4(weight(hashes[0]), weight(hashes[1]), weight(hashes[2]), weight(hashes[3]))
+    }
 }
 
 /// Dot product of the visited features with a weight source, kept in four partial sums across
-/// runs (a single running sum is a chain of dependent float adds, the bottleneck). Learner and
-/// snapshot share this code, so the same weights give bit-identical scores.
+/// runs (a single running sum is a chain of dependent float adds, the bottleneck), one per
+/// vector lane. Learner and snapshot share this code, so the same weights give bit-identical
+/// scores.
 struct DotKernel<Weights: WeightSource>: FeatureKernel {
     let weights: Weights
-    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var lanes = SIMD4<Float>(repeating: 0)
 
     init(_ weights: Weights) { self.weights = weights }
 
-    var sum: Float { (s0 + s1) + (s2 + s3) }
+    var sum: Float { (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) }
 
     @inline(__always)
     mutating func feature(_ hash: UInt32, _ value: Float) {
-        s0 += weights.weight(hash) * value
+        lanes[0] += weights.weight(hash) * value
     }
 
     @inline(__always)
     mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
                       count: Int) {
-        var a0 = s0, a1 = s1, a2 = s2, a3 = s3
+        var sums = lanes
+        let prefixes = SIMD4<UInt32>(repeating: prefix), scales = SIMD4<Float>(repeating: scale)
         var j = 0
         while j + 4 <= count {
-            a0 += weights.weight(prefix ^ indices[j]) * (scale * values[j])
-            a1 += weights.weight(prefix ^ indices[j + 1]) * (scale * values[j + 1])
-            a2 += weights.weight(prefix ^ indices[j + 2]) * (scale * values[j + 2])
-            a3 += weights.weight(prefix ^ indices[j + 3]) * (scale * values[j + 3])
+            let hashes = prefixes ^ UnsafeRawPointer(indices + j).loadUnaligned(as: SIMD4<UInt32>.self)
+            let x = UnsafeRawPointer(values + j).loadUnaligned(as: SIMD4<Float>.self)
+            sums += weights.weights(hashes) * (scales * x)
             j += 4
         }
         while j < count {
-            a0 += weights.weight(prefix ^ indices[j]) * (scale * values[j])
+            sums[0] += weights.weight(prefix ^ indices[j]) * (scale * values[j])
             j += 1
         }
-        s0 = a0; s1 = a1; s2 = a2; s3 = a3
+        lanes = sums
     }
 }

@@ -382,4 +382,16 @@ struct TableWeights: WeightSource {
         let w = table[Int(((hash << shift) &+ model) & mask) << 2]
         return regularized ? LinearLearner.effectiveWeight(w, gravity, contraction) : w
     }
+
+    @inline(__always)
+    func weights(_ hashes: SIMD4<UInt32>) -> SIMD4<Float> {
+        let slots = ((hashes &<< SIMD4(repeating: shift)) &+ SIMD4(repeating: model)) & SIMD4(repeating: mask)
+        let w = SIMD4(table[Int(slots[0]) << 2], table[Int(slots[1]) << 2], table[Int(slots[2]) << 2],
+                      table[Int(slots[3]) << 2])
+        guard regularized else { return w }
+        return SIMD4(LinearLearner.effectiveWeight(w[0], gravity, contraction),
+                     LinearLearner.effectiveWeight(w[1], gravity, contraction),
+                     LinearLearner.effectiveWeight(w[2], gravity, contraction),
+                     LinearLearner.effectiveWeight(w[3], gravity, contraction))
+    }
 }

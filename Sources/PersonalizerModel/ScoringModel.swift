@@ -87,4 +87,10 @@ struct CompactWeights: WeightSource {
 
     @inline(__always)
     func weight(_ hash: UInt32) -> Float { weights[Int(hash & mask)] }
+
+    @inline(__always)
+    func weights(_ hashes: SIMD4<UInt32>) -> SIMD4<Float> {
+        let slots = hashes & SIMD4(repeating: mask)
+        return SIMD4(weights[Int(slots[0])], weights[Int(slots[1])], weights[Int(slots[2])], weights[Int(slots[3])])
+    }
 }
