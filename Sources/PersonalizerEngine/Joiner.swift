@@ -98,14 +98,14 @@ public final class Joiner<Payload> {
     private var entries: [Entry] = []
     private var headIndex = 0
     private var baseSequence: UInt64 = 0
-    private var sequenceByID: [String: UInt64] = [:]
+    private let index = EventSequenceIndex()
 
     public init(settings: JoinSettings) {
         self.settings = settings
     }
 
     /// Events ranked and not yet emitted or dropped.
-    public var pendingCount: Int { sequenceByID.count }
+    public var pendingCount: Int { index.count }
 
     /// When the oldest pending window closes, if any is pending.
     public var nextDeadline: UInt64? {
@@ -118,19 +118,20 @@ public final class Joiner<Payload> {
     }
 
     /// Whether `eventID` is still waiting for its window to close.
-    public func isPending(_ eventID: String) -> Bool { sequenceByID[eventID] != nil }
+    public func isPending(_ eventID: String) -> Bool { find(eventID, hash: index.hash(eventID)) != nil }
 
     /// A ranked event. Returns false (and counts it) when the id is still pending.
     @discardableResult
     public func rank(eventID: String, payload: Payload, deferred: Bool, at time: UInt64,
                      emit: (JoinedEvent<Payload>) -> Void) -> Bool {
         advance(to: time, emit: emit)
-        guard sequenceByID[eventID] == nil else {
+        let hash = index.hash(eventID)
+        guard find(eventID, hash: hash) == nil else {
             counters.duplicateRanks += 1
             return false
         }
         let sequence = baseSequence + UInt64(entries.count)
-        sequenceByID[eventID] = sequence
+        index.insert(hash, sequence: sequence)
         entries.append(Entry(eventID: eventID, payload: payload,
                              deadline: time &+ settings.rewardWaitNanoseconds, isDeferred: deferred))
         return true
@@ -177,7 +178,7 @@ public final class Joiner<Payload> {
             entries[headIndex].payload = nil
             headIndex += 1
             guard let payload = entry.payload else { continue }  // emitted early
-            sequenceByID[entry.eventID] = nil
+            unindex(entry.eventID)
             if entry.isDeferred && !entry.isActivated {
                 counters.droppedNotActivated += 1
                 emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: settings.defaultReward,
@@ -204,12 +205,12 @@ public final class Joiner<Payload> {
 
     /// Puts back what a checkpoint saved; the joiner must be empty.
     public func restore(pending: [PendingJoin<Payload>], counters: JoinCounters) {
-        precondition(sequenceByID.isEmpty && headIndex == entries.count, "restore into a joiner in use")
+        precondition(index.count == 0 && headIndex == entries.count, "restore into a joiner in use")
         entries.removeAll()
         headIndex = 0
         baseSequence = 0
         for event in pending {
-            sequenceByID[event.eventID] = baseSequence + UInt64(entries.count)
+            index.insert(index.hash(event.eventID), sequence: baseSequence + UInt64(entries.count))
             entries.append(Entry(eventID: event.eventID, payload: event.payload, deadline: event.deadline,
                                  reward: event.reward, rewardCount: event.rewardCount,
                                  isDeferred: event.isDeferred, isActivated: event.isActivated))
@@ -218,8 +219,21 @@ public final class Joiner<Payload> {
     }
 
     private func pendingIndex(of eventID: String) -> Int? {
-        guard let sequence = sequenceByID[eventID] else { return nil }
+        guard let (_, sequence) = find(eventID, hash: index.hash(eventID)) else { return nil }
         return Int(sequence - baseSequence)
+    }
+
+    /// Where `eventID` (whose hash is `hash`) is indexed, if it is pending.
+    @inline(__always)
+    private func find(_ eventID: String, hash: UInt64) -> (slot: Int, sequence: UInt64)? {
+        index.find(hash) { entries[Int($0 - baseSequence)].eventID == eventID }
+    }
+
+    private func unindex(_ eventID: String) {
+        guard let (slot, _) = find(eventID, hash: index.hash(eventID)) else {
+            preconditionFailure("a pending event is missing from the index")
+        }
+        index.remove(slot: slot)
     }
 
     private func emitEarlyIfReady(_ index: Int, emit: (JoinedEvent<Payload>) -> Void) {
@@ -228,7 +242,7 @@ public final class Joiner<Payload> {
         guard entry.rewardCount > 0, !entry.isDeferred || entry.isActivated,
               let payload = entry.payload else { return }
         entries[index].payload = nil
-        sequenceByID[entry.eventID] = nil
+        unindex(entry.eventID)
         emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: entry.reward, wasRewarded: true))
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PersonalizerEngine
 import PersonalizerModel
 
 /// The hashed features of actions seen recently, keyed by the action's wire bytes (its id and
@@ -173,39 +174,10 @@ final class ActionFeatureCache {
         entries[slot].featureCount = featureCount
     }
 
-    /// A keyed multiply-xorshift hash of the bytes, sixteen at a time in two independent lanes
-    /// (one lane is a chain of dependent multiplies, the bottleneck): the first slot of their set.
+    /// The first slot of the set that `bytes` go to.
     @inline(__always)
     private func firstSlot(of bytes: UnsafeRawBufferPointer) -> Int {
-        let base = bytes.baseAddress.unsafelyUnwrapped
-        let count = bytes.count
-        var h0 = seed ^ (UInt64(count) &* 0x9E37_79B9_7F4A_7C15)
-        var h1 = seed &+ 0x6A09_E667_F3BC_C909
-        var offset = 0
-        while count &- offset >= 16 {
-            h0 = (h0 ^ base.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
-            h1 = (h1 ^ base.loadUnaligned(fromByteOffset: offset &+ 8, as: UInt64.self)) &* 0x94D0_49BB_1331_11EB
-            h0 ^= h0 >> 31
-            h1 ^= h1 >> 29
-            offset &+= 16
-        }
-        // The last 1...16 bytes, as two words that may overlap what came before (count is at least 1).
-        var tail0: UInt64 = 0, tail1: UInt64 = 0
-        if count >= 16 {
-            tail0 = base.loadUnaligned(fromByteOffset: count &- 16, as: UInt64.self)
-            tail1 = base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
-        } else if count >= 8 {
-            tail0 = base.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-            tail1 = base.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
-        } else {
-            for index in 0..<count { tail0 |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << (8 &* UInt64(index)) }
-        }
-        h0 = (h0 ^ tail0) &* 0xBF58_476D_1CE4_E5B9
-        h1 = (h1 ^ tail1) &* 0x94D0_49BB_1331_11EB
-        var h = (h0 ^ (h0 >> 31)) &+ (h1 ^ (h1 >> 29))
-        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
-        h ^= h >> 32
-        return (Int(truncatingIfNeeded: h) & setMask) << 1
+        (Int(truncatingIfNeeded: KeyedByteHash.hash(bytes, seed: seed)) & setMask) << 1
     }
 
     @inline(__always)

@@ -41,7 +41,8 @@ final class PendingEventIDsTests: XCTestCase {
     }
 }
 
-private struct SplitMix {
+/// A small deterministic generator for the engine tests.
+struct SplitMix {
     var state: UInt64
     mutating func below(_ bound: UInt64) -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
