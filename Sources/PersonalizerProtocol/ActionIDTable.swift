@@ -1,33 +1,55 @@
 /// Finds action ids of one Rank by their bytes: duplicate detection and excluded-id lookup in
-/// O(actions), reusing its storage across requests (no allocation in steady state).
-struct ActionIDTable {
-    private var slots: [Int32] = []
-    private var ids: [UnsafeRawBufferPointer] = []
+/// O(actions), reusing its memory across requests (no allocation in steady state). Raw memory,
+/// not arrays: this runs for every action of every Rank, and an array would check its
+/// uniqueness on each write.
+final class ActionIDTable {
+    /// Index into `ids` of the id in each slot, -1 when free.
+    private var slots: UnsafeMutableBufferPointer<Int32>
+    private var ids: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>
+    private var idCount = 0
     private var mask = 0
 
+    init() {
+        slots = .allocate(capacity: 16)
+        slots.initialize(repeating: -1)
+        ids = .allocate(capacity: 8)
+        mask = 15
+    }
+
+    deinit {
+        slots.deallocate()
+        ids.deallocate()
+    }
+
     /// Starts over for a request of `count` actions.
-    mutating func reset(expecting count: Int) {
+    func reset(expecting count: Int) {
         var size = 16
         while size < count * 2 { size <<= 1 }
         if slots.count != size {
-            slots = Array(repeating: -1, count: size)
-        } else {
-            for index in slots.indices { slots[index] = -1 }
+            slots.deallocate()
+            slots = .allocate(capacity: size)
+        }
+        slots.update(repeating: -1)
+        if ids.count < count {
+            ids.deallocate()
+            ids = .allocate(capacity: count)
         }
         mask = size - 1
-        ids.removeAll(keepingCapacity: true)
+        idCount = 0
     }
 
     /// Adds the next action's id. Returns the index of an earlier action with the same id, if any.
-    mutating func insert(_ id: UnsafeRawBufferPointer) -> Int? {
+    func insert(_ id: UnsafeRawBufferPointer) -> Int? {
         var slot = Self.hash(id) & mask
         while slots[slot] >= 0 {
             let existing = Int(slots[slot])
             if ids[existing].equals(id) { return existing }
             slot = (slot + 1) & mask
         }
-        slots[slot] = Int32(ids.count)
-        ids.append(id)
+        precondition(idCount < ids.count, "more ids than the table was reset for")
+        slots[slot] = Int32(idCount)
+        ids[idCount] = id
+        idCount += 1
         return nil
     }
 
@@ -42,6 +64,7 @@ struct ActionIDTable {
     }
 
     /// FNV-1a, enough to spread short ids.
+    @inline(__always)
     private static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }

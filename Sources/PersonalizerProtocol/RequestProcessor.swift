@@ -34,14 +34,20 @@ public final class RequestProcessor {
     private var hashedActions: [HashedFeatures] = []
     /// Request indices of the actions hashed in this request, kept in the cache once it is
     /// answered (not as they come: that could replace an entry another candidate is a view of).
-    private var actionsToKeep: [(requestIndex: Int, position: Int)] = []
+    private let actionsToKeep: UnsafeMutablePointer<(requestIndex: Int, position: Int)>
+    private var actionsToKeepCount = 0
     private var actionCache: ActionFeatureCache
-    private var candidateRequestIndex: [Int] = []
+    // Per-request scratch of at most `limits.maxActionsPerRank` entries, in raw memory: an
+    // array would check its uniqueness on every write.
+    /// The request index of each candidate.
+    private let candidateRequestIndex: UnsafeMutablePointer<Int>
     /// The cache entry each candidate was found in (slot -1: hashed in this request).
-    private var candidateEntries: [ActionFeatureCache.EntryReference] = []
-    private var isExcluded: [Bool] = []
-    private var order: [Int] = []
-    private var idTable = ActionIDTable()
+    private let candidateEntries: UnsafeMutablePointer<ActionFeatureCache.EntryReference>
+    /// By request index.
+    private let isExcluded: UnsafeMutablePointer<Bool>
+    /// The candidates other than the chosen one, in ranking order.
+    private let order: UnsafeMutablePointer<Int>
+    private let idTable = ActionIDTable()
     private var namespacesSeen = 0
     private var featuresSeen = 0
     private var idGenerator = EventIDGenerator()
@@ -73,6 +79,11 @@ public final class RequestProcessor {
         let maxActions = limits.maxActionsPerRank
         costs = .allocate(capacity: maxActions)
         candidates = .allocate(capacity: maxActions)
+        actionsToKeep = .allocate(capacity: maxActions)
+        candidateRequestIndex = .allocate(capacity: maxActions)
+        candidateEntries = .allocate(capacity: maxActions)
+        isExcluded = .allocate(capacity: maxActions)
+        order = .allocate(capacity: maxActions)
         ownParts = .allocate(capacity: maxActions)
         probabilities = .allocate(capacity: maxActions)
         ranking = .allocate(capacity: maxActions)
@@ -83,6 +94,11 @@ public final class RequestProcessor {
     deinit {
         costs.deallocate()
         candidates.deallocate()
+        actionsToKeep.deallocate()
+        candidateRequestIndex.deallocate()
+        candidateEntries.deallocate()
+        isExcluded.deallocate()
+        order.deallocate()
         ownParts.deallocate()
         probabilities.deallocate()
         ranking.deallocate()
@@ -263,9 +279,13 @@ public final class RequestProcessor {
 
         // Ranking: the chosen action, the other candidates by probability (then predicted cost,
         // then request order), the excluded ones last with probability 0.
-        order.removeAll(keepingCapacity: true)
-        for index in 0..<count where index != chosen { order.append(index) }
-        insertionSort(&order) { a, b in
+        var orderCount = 0
+        for index in 0..<count where index != chosen {
+            order[orderCount] = index
+            orderCount += 1
+        }
+        let others = UnsafeMutableBufferPointer(start: order, count: orderCount)
+        insertionSort(others) { a, b in
             if probabilities[a] != probabilities[b] { return probabilities[a] > probabilities[b] }
             if costs[a] != costs[b] { return costs[a] < costs[b] }
             return a < b
@@ -276,7 +296,7 @@ public final class RequestProcessor {
             position += 1
         }
         place(candidateRequestIndex[chosen], probabilities[chosen])
-        for candidate in order { place(candidateRequestIndex[candidate], probabilities[candidate]) }
+        for candidate in others { place(candidateRequestIndex[candidate], probabilities[candidate]) }
         for requestIndex in rankView.actions.indices where isExcluded[requestIndex] { place(requestIndex, 0) }
 
         let overCapacity = loop.counters.pendingEvents >= UInt64(loop.settings.maxPendingEvents)
@@ -324,8 +344,7 @@ public final class RequestProcessor {
                     "rank: duplicate action id \(idBytes.quoted()) (actions \(earlier) and \(index))")
             }
         }
-        isExcluded.removeAll(keepingCapacity: true)
-        isExcluded.append(contentsOf: repeatElement(false, count: actionCount))
+        isExcluded.update(repeating: false, count: actionCount)
         for idBytes in rankView.excludedActionIDs {
             guard let actionIndex = idTable.index(of: idBytes) else {
                 throw RequestError(.invalidArgument,
@@ -340,16 +359,14 @@ public final class RequestProcessor {
         }
 
         candidateCount = 0
-        candidateRequestIndex.removeAll(keepingCapacity: true)
-        candidateEntries.removeAll(keepingCapacity: true)
-        actionsToKeep.removeAll(keepingCapacity: true)
+        actionsToKeepCount = 0
         for index in 0..<actionCount where !isExcluded[index] {
             if hashedActions.count == candidateCount { hashedActions.append(HashedFeatures()) }
             if let kept = keptFeatures(ofAction: index) {
                 candidates[candidateCount] = kept
-                candidateEntries.append(actionCache.reference(rankView.actions[index].keptSlot))
+                candidateEntries[candidateCount] = actionCache.reference(rankView.actions[index].keptSlot)
             } else {
-                candidateEntries.append(ActionFeatureCache.EntryReference(slot: -1, generation: 0))
+                candidateEntries[candidateCount] = ActionFeatureCache.EntryReference(slot: -1, generation: 0)
                 let action = rankView.actions[index]
                 hashedActions[candidateCount].removeAll(keepingCapacity: true)
                 for namespaceIndex in rankView.namespaceRange(of: action) {
@@ -357,9 +374,10 @@ public final class RequestProcessor {
                                       owner: "action \(action.id.quoted())")
                 }
                 candidates[candidateCount] = hashedActions[candidateCount].unsafeBlock
-                actionsToKeep.append((index, candidateCount))
+                actionsToKeep[actionsToKeepCount] = (index, candidateCount)
+                actionsToKeepCount += 1
             }
-            candidateRequestIndex.append(index)
+            candidateRequestIndex[candidateCount] = index
             candidateCount += 1
         }
         guard candidateCount > 0 else {
@@ -395,7 +413,7 @@ public final class RequestProcessor {
 
     /// Keeps the actions hashed in this request in the cache, for the next requests.
     private func keepHashedActions() {
-        for (index, position) in actionsToKeep {
+        for (index, position) in UnsafeBufferPointer(start: actionsToKeep, count: actionsToKeepCount) {
             let action = rankView.actions[index]
             var featureCount = 0
             for namespaceIndex in rankView.namespaceRange(of: action) {
@@ -567,7 +585,7 @@ public final class RequestProcessor {
 
 /// Sorts a short array in place without allocating (rankings are at most a few hundred long).
 @inline(__always)
-private func insertionSort(_ values: inout [Int], by isOrderedBefore: (Int, Int) -> Bool) {
+private func insertionSort(_ values: UnsafeMutableBufferPointer<Int>, by isOrderedBefore: (Int, Int) -> Bool) {
     guard values.count > 1 else { return }
     for index in 1..<values.count {
         let value = values[index]
