@@ -3,31 +3,27 @@
 /// the Rank that created them), so an id may be reused once its window is over.
 ///
 /// Ids are kept as 128-bit keyed digests (`EventIDDigest`), not as strings, so that a Rank
-/// allocates nothing here. The digests sit in an open-addressing table indexed by their own
-/// bits (they are already keyed hashes: hashing them again would only cost time), with linear
-/// probing and backward-shift deletion, so no tombstones pile up as windows close.
+/// allocates nothing here. The digests sit in an open-addressing table (`OpenAddressingSlots`)
+/// indexed by their own bits: they are already keyed hashes, hashing them again would only
+/// cost time.
 final class PendingEventIDs {
-    private struct Slot {
+    fileprivate struct Slot: OpenAddressingSlot {
         var digest: EventIDDigest
         var deadline: UInt64
         var isUsed: Bool
+        static let free = Slot(digest: EventIDDigest(first: 0, second: 0), deadline: 0, isUsed: false)
+        var home: Int { digest.tableIndex }
     }
 
-    private var slots: UnsafeMutableBufferPointer<Slot>
-    private var mask: Int
-    private(set) var count = 0
+    private let slots: OpenAddressingSlots<Slot>
+    var count: Int { slots.count }
     /// Insertions in deadline order (windows all have the loop's length), for expiry.
     private var order: [(digest: EventIDDigest, deadline: UInt64)] = []
     private var head = 0
 
     init(initialCapacity: Int = 1024) {
-        var capacity = 16
-        while capacity < initialCapacity { capacity <<= 1 }
-        slots = Self.emptySlots(capacity)
-        mask = capacity - 1
+        slots = OpenAddressingSlots(initialCapacity: initialCapacity)
     }
-
-    deinit { slots.deallocate() }
 
     func contains(_ digest: EventIDDigest, now: UInt64) -> Bool {
         expire(upTo: now)
@@ -38,9 +34,7 @@ final class PendingEventIDs {
         if let index = find(digest) {
             slots[index].deadline = deadline
         } else {
-            if (count + 1) * 2 > slots.count { grow() }
-            place(digest, deadline: deadline)
-            count += 1
+            slots.insert(Slot(digest: digest, deadline: deadline, isUsed: true))
         }
         order.append((digest, deadline))
     }
@@ -49,7 +43,7 @@ final class PendingEventIDs {
         while head < order.count, order[head].deadline <= now {
             let entry = order[head]
             // A later insert of the same id moved its deadline: that one expires it.
-            if let index = find(entry.digest), slots[index].deadline == entry.deadline { remove(at: index) }
+            if let index = find(entry.digest), slots[index].deadline == entry.deadline { slots.remove(at: index) }
             head += 1
         }
         if head == order.count {
@@ -63,49 +57,7 @@ final class PendingEventIDs {
 
     @inline(__always)
     private func find(_ digest: EventIDDigest) -> Int? {
-        var index = digest.tableIndex & mask
-        while slots[index].isUsed {
-            if slots[index].digest == digest { return index }
-            index = (index + 1) & mask
-        }
-        return nil
-    }
-
-    private func place(_ digest: EventIDDigest, deadline: UInt64) {
-        var index = digest.tableIndex & mask
-        while slots[index].isUsed { index = (index + 1) & mask }
-        slots[index] = Slot(digest: digest, deadline: deadline, isUsed: true)
-    }
-
-    /// Empties `index` and moves back the entries after it that probing would no longer reach.
-    private func remove(at index: Int) {
-        var hole = index
-        var next = (hole + 1) & mask
-        while slots[next].isUsed {
-            let home = slots[next].digest.tableIndex & mask
-            // The entry may fill the hole when the hole lies on its probe path (from home to next).
-            if (next &- home) & mask >= (next &- hole) & mask {
-                slots[hole] = slots[next]
-                hole = next
-            }
-            next = (next + 1) & mask
-        }
-        slots[hole].isUsed = false
-        count -= 1
-    }
-
-    private func grow() {
-        let old = slots
-        slots = Self.emptySlots(old.count * 2)
-        mask = slots.count - 1
-        for slot in old where slot.isUsed { place(slot.digest, deadline: slot.deadline) }
-        old.deallocate()
-    }
-
-    private static func emptySlots(_ capacity: Int) -> UnsafeMutableBufferPointer<Slot> {
-        let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: capacity)
-        slots.initialize(repeating: Slot(digest: EventIDDigest(first: 0, second: 0), deadline: 0, isUsed: false))
-        return slots
+        slots.firstIndex(home: digest.tableIndex) { $0.digest == digest }
     }
 }
 
