@@ -84,6 +84,8 @@ public final class Joiner<Payload> {
 
     private struct Entry {
         var eventID: String
+        /// The id's hash in `index`, kept so closing the window does not hash the id again.
+        var idHash: UInt64
         var payload: Payload?
         var deadline: UInt64
         var reward: Double = 0
@@ -132,7 +134,7 @@ public final class Joiner<Payload> {
         }
         let sequence = baseSequence + UInt64(entries.count)
         index.insert(hash, sequence: sequence)
-        entries.append(Entry(eventID: eventID, payload: payload,
+        entries.append(Entry(eventID: eventID, idHash: hash, payload: payload,
                              deadline: time &+ settings.rewardWaitNanoseconds, isDeferred: deferred))
         return true
     }
@@ -178,7 +180,7 @@ public final class Joiner<Payload> {
             entries[headIndex].payload = nil
             headIndex += 1
             guard let payload = entry.payload else { continue }  // emitted early
-            unindex(entry.eventID)
+            unindex(entry)
             if entry.isDeferred && !entry.isActivated {
                 counters.droppedNotActivated += 1
                 emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: settings.defaultReward,
@@ -210,8 +212,9 @@ public final class Joiner<Payload> {
         headIndex = 0
         baseSequence = 0
         for event in pending {
-            index.insert(index.hash(event.eventID), sequence: baseSequence + UInt64(entries.count))
-            entries.append(Entry(eventID: event.eventID, payload: event.payload, deadline: event.deadline,
+            let hash = index.hash(event.eventID)
+            index.insert(hash, sequence: baseSequence + UInt64(entries.count))
+            entries.append(Entry(eventID: event.eventID, idHash: hash, payload: event.payload, deadline: event.deadline,
                                  reward: event.reward, rewardCount: event.rewardCount,
                                  isDeferred: event.isDeferred, isActivated: event.isActivated))
         }
@@ -229,8 +232,8 @@ public final class Joiner<Payload> {
         index.find(hash) { entries[Int($0 - baseSequence)].eventID == eventID }
     }
 
-    private func unindex(_ eventID: String) {
-        guard let (slot, _) = find(eventID, hash: index.hash(eventID)) else {
+    private func unindex(_ entry: Entry) {
+        guard let (slot, _) = find(entry.eventID, hash: entry.idHash) else {
             preconditionFailure("a pending event is missing from the index")
         }
         index.remove(slot: slot)
@@ -242,7 +245,7 @@ public final class Joiner<Payload> {
         guard entry.rewardCount > 0, !entry.isDeferred || entry.isActivated,
               let payload = entry.payload else { return }
         entries[index].payload = nil
-        unindex(entry.eventID)
+        unindex(entry)
         emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: entry.reward, wasRewarded: true))
     }
 

@@ -47,12 +47,10 @@ public struct RankedExampleView {
 extension RankedExample {
     /// This example as a view, valid inside `body`.
     public func withView<R>(_ body: (RankedExampleView) throws -> R) rethrows -> R {
-        try withExtendedLifetime(self) {
-            try withUnsafeTemporaryAllocation(of: FeatureBlock.self, capacity: actions.count) { blocks in
-                for index in actions.indices { blocks.initializeElement(at: index, to: actions[index].unsafeBlock) }
-                return try body(RankedExampleView(shared: shared.unsafeBlock, actions: UnsafeBufferPointer(blocks),
-                                                  chosenIndex: chosenIndex, probability: probability,
-                                                  modelVersion: modelVersion))
+        try shared.withBlock { shared in
+            try actions.withBlocks { actions in
+                try body(RankedExampleView(shared: shared, actions: actions, chosenIndex: chosenIndex,
+                                           probability: probability, modelVersion: modelVersion))
             }
         }
     }

@@ -33,6 +33,19 @@ extension HashedFeatures {
     }
 }
 
+extension Array where Element == HashedFeatures {
+    /// Views of every element, in order, valid inside `body`.
+    @inlinable
+    public func withBlocks<R>(_ body: (UnsafeBufferPointer<FeatureBlock>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) {
+            try withUnsafeTemporaryAllocation(of: FeatureBlock.self, capacity: count) { blocks in
+                for index in indices { blocks.initializeElement(at: index, to: self[index].unsafeBlock) }
+                return try body(UnsafeBufferPointer(blocks))
+            }
+        }
+    }
+}
+
 /// Receives every feature of an example: its unmasked hash and value. Runs of features that
 /// share an interaction prefix come in one call, so dot products can keep several partial
 /// sums (a single running sum is a chain of dependent float adds, the bottleneck).

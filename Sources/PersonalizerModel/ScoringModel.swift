@@ -63,12 +63,8 @@ public final class ScoringModel: @unchecked Sendable {
     /// The same over owning values.
     public func predictCosts(shared: HashedFeatures, actions: [HashedFeatures],
                              into costs: UnsafeMutableBufferPointer<Double>) {
-        withExtendedLifetime((shared, actions)) {
-            withUnsafeTemporaryAllocation(of: FeatureBlock.self, capacity: actions.count) { blocks in
-                for index in actions.indices { blocks.initializeElement(at: index, to: actions[index].unsafeBlock) }
-                predictCosts(shared: shared.unsafeBlock, actions: UnsafeBufferPointer(blocks), into: costs)
-                blocks.deinitialize()
-            }
+        shared.withBlock { shared in
+            actions.withBlocks { predictCosts(shared: shared, actions: $0, into: costs) }
         }
     }
 

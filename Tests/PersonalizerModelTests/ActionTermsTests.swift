@@ -46,12 +46,9 @@ final class ActionTermsTests: XCTestCase {
     private func termCosts(_ walker: ExampleWalker, shared: HashedFeatures, actions: [HashedFeatures],
                            weights: RandomWeights) -> [Double] {
         var costs = [Double](repeating: .nan, count: actions.count)
-        let blocks = actions.map(\.unsafeBlock)
-        withExtendedLifetime(actions) {
-            blocks.withUnsafeBufferPointer { actions in
-                costs.withUnsafeMutableBufferPointer {
-                    walker.score(shared: shared.unsafeBlock, actions: actions, weights: weights, into: $0)
-                }
+        shared.withBlock { s in
+            actions.withBlocks { actions in
+                costs.withUnsafeMutableBufferPointer { walker.score(shared: s, actions: actions, weights: weights, into: $0) }
             }
         }
         return costs
@@ -150,13 +147,12 @@ final class ActionTermsTests: XCTestCase {
         let actions = (0..<4).map { _ in randomFeatures(&random, keys: ["A", "B"]) }
         func costs(_ parts: inout [Float]) -> [Double] {
             var costs = [Double](repeating: .nan, count: actions.count)
-            let blocks = actions.map(\.unsafeBlock)
-            withExtendedLifetime((shared, actions)) {
-                blocks.withUnsafeBufferPointer { actions in
+            shared.withBlock { s in
+                actions.withBlocks { actions in
                     parts.withUnsafeMutableBufferPointer { parts in
                         costs.withUnsafeMutableBufferPointer {
-                            walker.score(shared: shared.unsafeBlock, actions: actions, weights: weights,
-                                         ownParts: parts.baseAddress, into: $0)
+                            walker.score(shared: s, actions: actions, weights: weights, ownParts: parts.baseAddress,
+                                         into: $0)
                         }
                     }
                 }
