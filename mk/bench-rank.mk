@@ -1,11 +1,13 @@
 # The server's own Rank path in process (decode → score → explore → encode, one thread), with
-# heap allocations per Rank counted by a malloc-counting preload.
+# heap allocations per Rank counted by a malloc-counting preload; and the trainer's CPU time per
+# Rank+Reward pair (logged, joined, learned), in process.
 #   make bench-rank
+#   make bench-trainer
 
 CC ?= cc
 MALLOC_COUNT := bench/build/libmalloc-count.so
 
-.PHONY: bench-rank
+.PHONY: bench-rank bench-trainer
 
 $(MALLOC_COUNT): bench/malloc-count/malloc_count.c
 	@mkdir -p $(dir $@)
@@ -14,3 +16,6 @@ $(MALLOC_COUNT): bench/malloc-count/malloc_count.c
 bench-rank: release $(MALLOC_COUNT)
 	taskset -c 0 .build/release/personalizer-bench-rank
 	LD_PRELOAD=$(CURDIR)/$(MALLOC_COUNT) .build/release/personalizer-bench-rank --batches 5
+
+bench-trainer: release
+	.build/release/personalizer-bench-rank --pairs

@@ -235,6 +235,7 @@ public final class Trainer: @unchecked Sendable {
 
     /// The one place state changes: live records and replayed ones go through here alike.
     private func apply(_ entry: LogRecord) {
+        applyingTime = entry.time
         switch entry {
         case .rank(let eventID, let time, let deferred, let example, _, let overCapacity):
             counts.ranks += 1
@@ -266,9 +267,14 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
+    /// The time of the record being applied: an event's window closes at the first record at
+    /// or after its deadline, and its outcome is logged with that record's time (no clock read
+    /// per event, and a replay gives the same).
+    private var applyingTime: UInt64 = 0
+
     private func learn(_ event: JoinedEvent<EncodedExample>) {
         if !isReplaying {
-            store?.log.append(.outcome(eventID: event.eventID, time: clock.nowNanoseconds(), reward: event.reward,
+            store?.log.append(.outcome(eventID: event.eventID, time: applyingTime, reward: event.reward,
                                        rewarded: event.wasRewarded, learned: !event.isDropped))
         }
         guard !event.isDropped else { return }

@@ -34,9 +34,8 @@ public final class LinearLearner: @unchecked Sendable {
     /// VW keeps the last global normalization factor across examples.
     var updateMultiplier: Float = 1
 
-    // Reused scratch: the (slot, x) list of the example being learned, and per-action costs.
-    var scratch: UnsafeMutablePointer<SlotFeature>
-    var scratchCapacity: Int
+    // Reused scratch: the visited features of the example being learned, and per-action costs.
+    var scratch = LearnScratch(capacity: 1024)
     var costScratch: UnsafeMutablePointer<Float>
     var costScratchCapacity: Int
 
@@ -56,8 +55,6 @@ public final class LinearLearner: @unchecked Sendable {
             normalizedSumNormX = (Double(rule.initialT), Double(rule.initialT))
             totalWeight = (Double(rule.initialT), Double(rule.initialT))
         }
-        scratchCapacity = 1024
-        scratch = .allocate(capacity: scratchCapacity)
         costScratchCapacity = 16
         costScratch = .allocate(capacity: costScratchCapacity)
     }
@@ -175,20 +172,13 @@ public final class LinearLearner: @unchecked Sendable {
     /// update. Returns the (clipped) prediction before the update.
     private func learnExample(shared s: FeatureBlock, action a: FeatureBlock, keys: (KeySet, KeySet),
                               label: Float, weight: Float, model: UInt32) -> Float {
-        var collector = CollectKernel(buffer: scratch, capacity: scratchCapacity,
-                                      shift: modelShift, model: model, mask: mask)
+        // One pass visits the features, keeps their slots and values for the update, and
+        // predicts with the weights as they are.
+        var collector = CollectKernel(scratch: scratch, weights: tableWeights(model: model))
         walker.walk(shared: s, action: a, sharedKeys: keys.0, actionKeys: keys.1, part: .all, kernel: &collector)
-        scratch = collector.buffer
-        scratchCapacity = collector.capacity
-        let features = UnsafeMutableBufferPointer(start: scratch, count: collector.count)
-
-        var raw: Float = 0
-        if regularized {
-            let g = Float(gravity), c = Float(contraction)
-            for f in features { raw += Self.effectiveWeight(table[Int(f.slot) << 2], g, c) * f.x }
-        } else {
-            for f in features { raw += table[Int(f.slot) << 2] * f.x }
-        }
+        scratch = collector.scratch
+        let count = collector.count
+        let raw = collector.sum
         let prediction = raw.isNaN ? 0 : min(max(raw, minLabel), maxLabel)
         let loss = (prediction - label) * (prediction - label)
         guard loss > 0 else { return prediction }
@@ -196,7 +186,7 @@ public final class LinearLearner: @unchecked Sendable {
         let gradSquared = weight * 4 * (prediction - label) * (prediction - label)
         var predPerUpdate: Float = 1
         if gradSquared != 0 {
-            let sums = rule.accumulate(features, table: table, gradSquared: gradSquared)
+            let sums = rule.accumulate(scratch, count: count, table: table, gradSquared: gradSquared)
             if model == 0 {
                 normalizedSumNormX.0 += Double(weight) * Double(sums.normX)
                 totalWeight.0 += Double(weight)
@@ -222,9 +212,10 @@ public final class LinearLearner: @unchecked Sendable {
         if update.isNaN { update = 0 }
         if update != 0 {
             let scaled = update * updateMultiplier
-            for f in features where f.x.isFinite {
-                let w = table + (Int(f.slot) << 2)
-                w[0] += scaled * f.x * w[3]
+            let slots = scratch.slots, xs = scratch.xs
+            for k in 0..<count where xs[k].isFinite {
+                let w = table + (Int(slots[k]) << 2)
+                w[0] += scaled * xs[k] * w[3]
             }
         }
         if contraction < 1e-9 || gravity > 1e3 { syncWeights() }
@@ -271,10 +262,12 @@ public final class LinearLearner: @unchecked Sendable {
         return cost
     }
 
-    private func tableKernel(model: UInt32) -> DotKernel<TableWeights> {
-        DotKernel(TableWeights(table: table, shift: modelShift, model: model, mask: mask, regularized: regularized,
-                               gravity: Float(gravity), contraction: Float(contraction)))
+    private func tableWeights(model: UInt32) -> TableWeights {
+        TableWeights(table: table, shift: modelShift, model: model, mask: mask, regularized: regularized,
+                     gravity: Float(gravity), contraction: Float(contraction))
     }
+
+    private func tableKernel(model: UInt32) -> DotKernel<TableWeights> { DotKernel(tableWeights(model: model)) }
 
     /// A model's prediction clipped to the labels seen, as VW's gd returns it.
     private func clippedPrediction(shared s: FeatureBlock, action a: FeatureBlock, keys: (KeySet, KeySet),
@@ -310,88 +303,5 @@ public final class LinearLearner: @unchecked Sendable {
     /// The slot a feature hash uses in the policy model (model 0).
     public func slot(forHash hash: UInt32) -> Int {
         Int((hash << modelShift) & mask)
-    }
-}
-
-/// One visited feature of the example being learned: its table slot and value.
-struct SlotFeature {
-    var slot: UInt32
-    var x: Float
-}
-
-/// Collects (slot, x) pairs, growing the learner's scratch buffer when an example is larger
-/// than any before (so steady state never allocates).
-struct CollectKernel: FeatureKernel {
-    var buffer: UnsafeMutablePointer<SlotFeature>
-    var capacity: Int
-    var count = 0
-    let shift: UInt32
-    let model: UInt32
-    let mask: UInt32
-
-    init(buffer: UnsafeMutablePointer<SlotFeature>, capacity: Int, shift: UInt32, model: UInt32, mask: UInt32) {
-        self.buffer = buffer
-        self.capacity = capacity
-        self.shift = shift
-        self.model = model
-        self.mask = mask
-    }
-
-    @inline(__always)
-    mutating func feature(_ hash: UInt32, _ value: Float) {
-        if count == capacity { grow() }
-        buffer[count] = SlotFeature(slot: ((hash << shift) &+ model) & mask, x: value)
-        count += 1
-    }
-
-    @inline(__always)
-    mutating func run(prefix: UInt32, scale: Float, indices: UnsafePointer<UInt32>, values: UnsafePointer<Float>,
-                      count runCount: Int) {
-        if count + runCount > capacity { grow(to: count + runCount) }
-        for j in 0..<runCount {
-            buffer[count + j] = SlotFeature(slot: (((prefix ^ indices[j]) << shift) &+ model) & mask,
-                                            x: scale * values[j])
-        }
-        count += runCount
-    }
-
-    @inline(never)
-    mutating func grow(to needed: Int? = nil) {
-        var newCapacity = capacity * 2
-        while newCapacity < (needed ?? 0) { newCapacity *= 2 }
-        let bigger = UnsafeMutablePointer<SlotFeature>.allocate(capacity: newCapacity)
-        bigger.moveInitialize(from: buffer, count: count)
-        buffer.deallocate()
-        buffer = bigger
-        capacity = newCapacity
-    }
-}
-
-/// The learner's effective weights of one model (stride 4 floats per slot).
-struct TableWeights: WeightSource {
-    let table: UnsafeMutablePointer<Float>
-    let shift: UInt32
-    let model: UInt32
-    let mask: UInt32
-    let regularized: Bool
-    let gravity: Float
-    let contraction: Float
-
-    @inline(__always)
-    func weight(_ hash: UInt32) -> Float {
-        let w = table[Int(((hash << shift) &+ model) & mask) << 2]
-        return regularized ? LinearLearner.effectiveWeight(w, gravity, contraction) : w
-    }
-
-    @inline(__always)
-    func weights(_ hashes: SIMD4<UInt32>) -> SIMD4<Float> {
-        let slots = ((hashes &<< SIMD4(repeating: shift)) &+ SIMD4(repeating: model)) & SIMD4(repeating: mask)
-        let w = SIMD4(table[Int(slots[0]) << 2], table[Int(slots[1]) << 2], table[Int(slots[2]) << 2],
-                      table[Int(slots[3]) << 2])
-        guard regularized else { return w }
-        return SIMD4(LinearLearner.effectiveWeight(w[0], gravity, contraction),
-                     LinearLearner.effectiveWeight(w[1], gravity, contraction),
-                     LinearLearner.effectiveWeight(w[2], gravity, contraction),
-                     LinearLearner.effectiveWeight(w[3], gravity, contraction))
     }
 }

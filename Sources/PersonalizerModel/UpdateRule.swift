@@ -41,13 +41,13 @@ struct UpdateRule {
     /// weight's G and N, stores its rate factor in the 4th float, and returns
     /// Σ x²·rate (the prediction's sensitivity before the global factor) and Σ (x/N)².
     @inline(__always)
-    func accumulate(_ features: UnsafeMutableBufferPointer<SlotFeature>, table: UnsafeMutablePointer<Float>,
+    func accumulate(_ scratch: LearnScratch, count: Int, table: UnsafeMutablePointer<Float>,
                     gradSquared: Float) -> (predPerUpdate: Float, normX: Float) {
         var predPerUpdate: Float = 0
         var normX: Float = 0
-        for f in features {
-            let w = table + (Int(f.slot) << 2)
-            var x = f.x
+        for k in 0..<count {
+            let w = table + (Int(scratch.slots[k]) << 2)
+            var x = scratch.xs[k]
             var x2 = x * x
             if x2 < Self.x2Min {
                 x = x > 0 ? Self.xMin : -Self.xMin

@@ -3,6 +3,11 @@
 // A trainer thread drains the ring as in the server. Prints the median time per Rank over
 // repeated batches, the rate it allows, and (when run with the malloc-counting preload,
 // bench/malloc-count) heap allocations per Rank.
+//
+// With --pairs: Rank+Reward pairs instead, into a loop that logs to a temporary data directory
+// with the settings of the performance bench (bench/perf/bench-config.json); prints the
+// trainer thread's CPU time per pair (log, join, learn, publish, checkpoint), the median over
+// batches, each batch measured once all of its events were learned.
 import Foundation
 import PersonalizerEngine
 import PersonalizerProtocol
@@ -18,21 +23,29 @@ let actionCount = option("--actions", 10)
 let batches = option("--batches", 15)
 let perBatch = option("--per-batch", 20_000)
 let json = arguments.contains("--json")
+let pairs = arguments.contains("--pairs")
 
 var settings = LoopSettings()
-settings.durability = .off
-settings.rewardWaitTimeSeconds = 1
+settings.rewardWaitTimeSeconds = pairs ? 0.1 : 1
 settings.modelUpdateIntervalSeconds = 1
+var dataDirectory: String?
+if pairs {
+    settings.learningPolicy = "--cb_explore_adf --epsilon 0.2 --power_t 0 -l 0.5 --cb_type mtr -q ::"
+    var template = Array("/tmp/personalizer-bench-trainer-XXXXXX".utf8CString)
+    dataDirectory = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+    guard dataDirectory != nil else { fatalError("cannot make a temporary data directory") }
+} else {
+    settings.durability = .off
+}
 var limits = ServerLimits()
 limits.ringCapacity = 1 << 16
 let loop = try LearningLoop(name: "default", settings: settings, ringCapacity: limits.ringCapacity,
-                            ringBytes: limits.ringBytes)
+                            ringBytes: limits.ringBytes, dataDirectory: dataDirectory)
 loop.start()
 let processor = RequestProcessor(loops: ["default": loop], limits: limits)
 
 // 10 actions × 5 features in one namespace, 15 context features in 3 namespaces: ~1.6 KB.
-var frames: [[UInt8]] = []
-for variant in 0..<64 {
+func rankCall(variant: Int) -> RankCall {
     let context = (0..<3).map { namespace in
         FeatureNamespace(["user", "geo", "device"][namespace], (0..<5).map { index in
             index % 2 == 0 ? .text("f\(index)", "v\((variant + index) % 7)") : .number("n\(index)", Double(variant % 11) + 0.5)
@@ -43,8 +56,9 @@ for variant in 0..<64 {
             index % 2 == 0 ? .text("topic\(index)", "t\((action + index) % 9)") : .number("len\(index)", Double(action * 10 + index))
         })])
     }
-    frames.append(MessageCodec.encode(Request(id: UInt64(variant), call: .rank(RankCall(context: context, actions: actions)))))
+    return RankCall(context: context, actions: actions)
 }
+let frames = (0..<64).map { MessageCodec.encode(Request(id: UInt64($0), call: .rank(rankCall(variant: $0)))) }
 
 typealias CounterFunction = @convention(c) () -> UInt64
 // The thread that ranks stands for the server's I/O thread; the process count adds the trainer.
@@ -83,6 +97,86 @@ func threadCPUNanoseconds() -> Double {
     let mallocs = mallocCounter.map { Double($0() - mallocsBefore!) / Double(perBatch) }
     let processMallocs = processMallocCounter.map { Double($0() - processMallocsBefore!) / Double(perBatch) }
     return (elapsed / Double(perBatch), cpu / Double(perBatch), mallocs, processMallocs)
+}
+
+/// The CPU clock of this process's thread named `name` (Linux: a thread's clock id is derived
+/// from its id), for the trainer's own cost whatever else runs.
+func threadCPUClock(named name: String) -> clockid_t? {
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return nil }
+    for task in tasks {
+        guard let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8),
+              comm.trimmingCharacters(in: .whitespacesAndNewlines) == name, let tid = Int32(task) else { continue }
+        return (~tid << 3) | 6  // CPUCLOCK_SCHED of one thread
+    }
+    return nil
+}
+
+func cpuNanoseconds(_ clock: clockid_t) -> Double {
+    var time = timespec()
+    clock_gettime(clock, &time)
+    return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+}
+
+/// One batch of Rank+Reward pairs with fresh 32-character event ids, encoded before timing.
+func pairFrames(batch: Int) -> [(rank: [UInt8], reward: [UInt8])] {
+    let calls = (0..<64).map { rankCall(variant: $0) }
+    return (0..<perBatch).map { index in
+        var call = calls[index & 63]
+        call.eventID = String(repeating: "0", count: 20) + String(format: "%06d%06d", batch, index)
+        let value: Double = (index &* 7919) % 10 < 3 ? 1 : 0
+        return (MessageCodec.encode(Request(id: UInt64(index), call: .rank(call))),
+                MessageCodec.encode(Request(id: UInt64(index), call: .reward(eventID: call.eventID, value: value))))
+    }
+}
+
+@MainActor func process(_ frame: [UInt8]) {
+    var outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
+    while case .retryLater = outcome {
+        retries += 1
+        usleep(100)
+        outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
+    }
+    output.clear()
+}
+
+/// Sends a batch, waits until the trainer has learned (or resolved) every event of it, and
+/// returns the trainer thread's CPU time per pair.
+@MainActor func runPairBatch(_ batch: Int, trainerClock: clockid_t, resolvedBefore: inout UInt64) -> Double {
+    let work = pairFrames(batch: batch)
+    let cpuStart = cpuNanoseconds(trainerClock)
+    for pair in work {
+        process(pair.rank)
+        process(pair.reward)
+    }
+    let expected = resolvedBefore + UInt64(work.count)
+    while loop.counters.resolvedEvents.load() < expected { usleep(1000) }
+    resolvedBefore = expected
+    return (cpuNanoseconds(trainerClock) - cpuStart) / Double(work.count)
+}
+
+if pairs {
+    var found: clockid_t?
+    for _ in 0..<1000 where found == nil {  // the trainer names its thread once it runs
+        found = threadCPUClock(named: "trainer-default")
+        if found == nil { usleep(1000) }
+    }
+    guard let trainerClock = found else { fatalError("no trainer thread found") }
+    var resolved: UInt64 = 0
+    _ = runPairBatch(0, trainerClock: trainerClock, resolvedBefore: &resolved)  // warm-up
+    let perPair = (1...batches).map { runPairBatch($0, trainerClock: trainerClock, resolvedBefore: &resolved) }
+    loop.stop()
+    try? FileManager.default.removeItem(atPath: dataDirectory!)
+    let median = perPair.sorted()[perPair.count / 2]
+    if json {
+        let summary: [String: Any] = ["trainer_cpu_ns_per_pair_median": median, "pairs_per_second_one_cpu": 1e9 / median,
+                                      "batches": batches, "pairs_per_batch": perBatch]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))
+    } else {
+        print("trainer, Rank+Reward pairs (\(actionCount) actions, logged, learned): median \(String(format: "%.2f", median / 1000)) µs "
+            + "of the trainer thread's CPU per pair (\(Int(1e9 / median)) pairs/s on one CPU; batches in order: "
+            + perPair.map { String(format: "%.2f", $0 / 1000) }.joined(separator: " ") + ")")
+    }
+    exit(0)
 }
 
 _ = runBatch()  // warm-up

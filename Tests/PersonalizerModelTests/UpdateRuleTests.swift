@@ -44,6 +44,34 @@ final class UpdateRuleTests: XCTestCase {
         XCTAssertLessThanOrEqual(prediction, 1)
     }
 
+    func testAnExampleLargerThanTheScratchUpdatesEveryFeature() {
+        // n features x = 1 in distinct slots, cost 1, p = 1, power_t 0.5: each G = 4, N = 1,
+        // rate = 1/2; Σ(x/N)² = n gives the global factor 1/√n, so s = (n/2)/√n = √n/2 and
+        // every weight steps by (1 − e^(−2·η·s))/s · (1/√n) · (1/2), the prediction n·w = 1 − e^(−√n/2).
+        // 1,500 features are more than the learner's scratch holds at first: it grows mid-example.
+        let learner = LinearLearner(policy: policy("--cb_explore_adf --noconstant"))
+        var list: [(String, Any)] = []
+        var slots = Set<Int>()
+        var index = 0
+        while list.count < 1500 {
+            let name = "f\(index)"
+            index += 1
+            let hash = features([("A", [(name, 1.0)])]).indices[0]
+            if slots.insert(learner.slot(forHash: hash)).inserted { list.append((name, 1.0)) }
+        }
+        let a = features([("A", list)])
+        learner.learn(shared: noShared, actions: [a], chosen: 0, probability: 1, cost: 1)
+        let n = Double(list.count), s = n.squareRoot() / 2
+        let expected = (1 - exp(-s)) / s / n.squareRoot() / 2
+        for hash in a.indices {
+            let state = learner.slotState(learner.slot(forHash: hash))
+            XCTAssertEqual(state.gradientSquares, 4)
+            XCTAssertEqual(state.normalizer, 1)
+            XCTAssertEqual(Double(state.weight), expected, accuracy: expected * 1e-4)
+        }
+        XCTAssertEqual(learner.predictCost(shared: noShared, action: a), 1 - exp(-s), accuracy: 1e-4)
+    }
+
     func testNormalizationMakesTheStepScaleFree() {
         // x = 1000: G = 4·10⁶, N = 1000, rate = 1/(2000·1000), s = x²·rate = 1/2: the same
         // prediction as for x = 1, where plain SGD would step 10⁶ times further.

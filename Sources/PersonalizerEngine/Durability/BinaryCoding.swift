@@ -60,12 +60,70 @@ extension BinarySink {
     }
 }
 
-/// Encodes into a growing array (checkpoints, the log's pending writes).
+/// Encodes into a growing array (checkpoints, tests).
 struct BinaryWriter: BinarySink {
     var bytes: [UInt8] = []
 
     @inline(__always)
     mutating func append(_ value: UnsafeRawBufferPointer) { bytes.append(contentsOf: value) }
+}
+
+/// Encodes into memory of its own that grows by doubling and is never shrunk (the event log's
+/// pending writes): appends are plain copies and stores, with no array bookkeeping or reference
+/// counting per record. The owner calls `deallocate`.
+struct PendingBytes: BinarySink {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int = 1 << 16) {
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    func deallocate() { base.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    private mutating func reserve(_ extra: Int) {
+        if extra > capacity - count { grow(to: count + extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(to needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        bigger.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = bigger
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    mutating func append(_ value: UnsafeRawBufferPointer) {
+        reserve(value.count)
+        if let source = value.baseAddress, value.count > 0 {
+            (base + count).copyMemory(from: source, byteCount: value.count)
+        }
+        count += value.count
+    }
+
+    @inline(__always)
+    mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        reserve(MemoryLayout<T>.size)
+        base.storeBytes(of: value.littleEndian, toByteOffset: count, as: T.self)
+        count += MemoryLayout<T>.size
+    }
+
+    /// Stores `value` over bytes already appended (a frame header filled in afterwards).
+    mutating func store(_ value: UInt32, at offset: Int) {
+        precondition(offset >= 0 && offset + 4 <= count, "store outside the appended bytes")
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+
+    mutating func removeAll() { count = 0 }
 }
 
 /// Encodes into memory reserved for it (a ring record of a size measured by `ByteCounter`).

@@ -44,7 +44,7 @@ public final class EventLog {
     /// The segment being written, for the thread that fsyncs it.
     let sharedDescriptor = SharedDescriptor()
     private var writtenOffset: UInt64 = 0
-    private var pending = BinaryWriter()
+    private var pending = PendingBytes()
     private var pendingRecords = 0
     /// Time of the newest record in each closed segment (for retention).
     private var newestTimes: [UInt64: UInt64] = [:]
@@ -78,6 +78,7 @@ public final class EventLog {
     }
 
     deinit {
+        pending.deallocate()
         if descriptor >= 0 {
             _ = sharedDescriptor.replace(with: -1)
             close(descriptor)
@@ -140,7 +141,7 @@ public final class EventLog {
     }
 
     private func beginFrame() -> Int {
-        let start = pending.bytes.count
+        let start = pending.count
         pending.u32(0)
         pending.u32(0)
         return start
@@ -148,14 +149,10 @@ public final class EventLog {
 
     /// Fills in the frame's length and checksum once its record is in place.
     private func endFrame(at start: Int, time: UInt64) {
-        let length = pending.bytes.count - start - Self.frameHeaderSize
-        let checksum = pending.bytes.withUnsafeBytes {
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + Self.frameHeaderSize)...]))
-        }
-        pending.bytes.withUnsafeMutableBytes { raw in
-            raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: start, as: UInt32.self)
-            raw.storeBytes(of: checksum.littleEndian, toByteOffset: start + 4, as: UInt32.self)
-        }
+        let length = pending.count - start - Self.frameHeaderSize
+        let checksum = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: pending.bytes[(start + Self.frameHeaderSize)...]))
+        pending.store(UInt32(length), at: start)
+        pending.store(checksum, at: start + 4)
         pendingRecords += 1
         newestPendingTime = max(newestPendingTime, time)
     }
@@ -166,7 +163,7 @@ public final class EventLog {
         do throws(StorageError) {
             if pendingRecords > 0 {
                 if writtenOffset > UInt64(Self.magic.count),
-                   writtenOffset + UInt64(pending.bytes.count) > UInt64(segmentLimit) {
+                   writtenOffset + UInt64(pending.count) > UInt64(segmentLimit) {
                     try rotate()
                 }
                 try writePending()
@@ -184,10 +181,10 @@ public final class EventLog {
     }
 
     private func writePending() throws(StorageError) {
-        let count = pending.bytes.count
+        let count = pending.count
         var done = 0
         while done < count {
-            let written = pending.bytes.withUnsafeBytes { operations.write(descriptor, $0.baseAddress! + done, count - done) }
+            let written = operations.write(descriptor, pending.base + done, count - done)
             if written < 0 {
                 if errno == EINTR { continue }
                 let failure = StorageError("writing", path: path(of: segments.last!))
@@ -198,7 +195,7 @@ public final class EventLog {
             done += written
         }
         writtenOffset += UInt64(count)
-        pending.bytes.removeAll(keepingCapacity: true)
+        pending.removeAll()
         pendingRecords = 0
         newestWrittenTime = max(newestWrittenTime, newestPendingTime)
     }
