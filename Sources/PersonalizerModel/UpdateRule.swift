@@ -38,54 +38,75 @@ struct UpdateRule {
     }
 
     /// First pass over the example's features (VW pred_per_update_feature): updates each
-    /// weight's G and N, stores its rate factor in the 4th float, and returns
-    /// Σ x²·rate (the prediction's sensitivity before the global factor) and Σ (x/N)².
+    /// weight's G and N, stores its rate factor G^−power_t · (N²)^(power_t − 1) in the 4th
+    /// float, and returns Σ x²·rate (the prediction's sensitivity before the global factor) and
+    /// Σ (x/N)². One loop per rate formula, so the loop tests no setting per feature.
     @inline(__always)
     func accumulate(_ scratch: LearnScratch, count: Int, table: UnsafeMutablePointer<Float>,
                     gradSquared: Float) -> (predPerUpdate: Float, normX: Float) {
+        if sqrtRate {
+            return accumulate(scratch, count: count, table: table, gradSquared: gradSquared) { g, n in
+                (1 / g.squareRoot()) * (1 / n)
+            }
+        }
+        if zeroPower {
+            return accumulate(scratch, count: count, table: table, gradSquared: gradSquared) { _, n in 1 / (n * n) }
+        }
+        let powerT = powerT, negNormPower = negNormPower
+        return accumulate(scratch, count: count, table: table, gradSquared: gradSquared) { g, n in
+            powFloat(g, -powerT) * powFloat(n * n, negNormPower)
+        }
+    }
+
+    @inline(__always)
+    private func accumulate(_ scratch: LearnScratch, count: Int, table: UnsafeMutablePointer<Float>, gradSquared: Float,
+                            rate: (_ gradientSquares: Float, _ normalizer: Float) -> Float)
+        -> (predPerUpdate: Float, normX: Float) {
         var predPerUpdate: Float = 0
         var normX: Float = 0
+        let slots = scratch.slots, xs = scratch.xs
         for k in 0..<count {
-            let w = table + (Int(scratch.slots[k]) << 2)
-            var x = scratch.xs[k]
+            let w = table + (Int(slots[k]) << 2)
+            var x = xs[k]
             var x2 = x * x
-            if x2 < Self.x2Min {
-                x = x > 0 ? Self.xMin : -Self.xMin
-                x2 = Self.x2Min
-            }
+            if x2 < Self.x2Min { (x, x2) = Self.smallestNonZero(x) }
             w[1] += gradSquared * x2
             let absX = abs(x)
-            if absX > w[2] {
-                if w[2] > 0 {
-                    // Rescale the weight as if the new scale had been the scale from the start.
-                    if sqrtRate {
-                        w[0] *= w[2] / absX
-                    } else if zeroPower {
-                        let ratio = absX / w[2]
-                        w[0] *= 1 / (ratio * ratio)
-                    } else {
-                        let ratio = absX / w[2]
-                        w[0] *= powFloat(ratio * ratio, negNormPower)
-                    }
-                }
-                w[2] = absX
-            }
-            var normX2 = x2 / (w[2] * w[2])
+            if absX > w[2] { raiseNormalizer(w, to: absX) }
+            let n = w[2]
+            var normX2 = x2 / (n * n)
             if x2 == .infinity { normX2 = 1 }
             normX += normX2
-            let rate = rateDecay(gradientSquares: w[1], normalizer: w[2])
-            w[3] = rate
-            predPerUpdate += x2 * rate
+            let r = rate(w[1], n)
+            w[3] = r
+            predPerUpdate += x2 * r
         }
         return (predPerUpdate, normX)
     }
 
-    /// G^−power_t · (N²)^(power_t − 1).
-    @inline(__always)
-    func rateDecay(gradientSquares g: Float, normalizer n: Float) -> Float {
-        if sqrtRate { return (1 / g.squareRoot()) * (1 / n) }
-        if zeroPower { return 1 / (n * n) }
-        return powFloat(g, -powerT) * powFloat(n * n, negNormPower)
+    /// VW's floor for a feature too close to 0 to square: ±xMin, and its square. Out of line,
+    /// so the loop branches over it instead of computing it for every feature.
+    @inline(never)
+    private static func smallestNonZero(_ x: Float) -> (x: Float, x2: Float) {
+        (x > 0 ? xMin : -xMin, x2Min)
+    }
+
+    /// A feature larger than its weight has seen: the weight is rescaled as if the new scale
+    /// had been the scale from the start (rare once the features' ranges are known).
+    @inline(never)
+    private func raiseNormalizer(_ w: UnsafeMutablePointer<Float>, to absX: Float) {
+        if w[2] > 0 {
+            if sqrtRate {
+                w[0] *= w[2] / absX
+            } else if zeroPower {
+                let ratio = absX / w[2]
+                w[0] *= 1 / (ratio * ratio)
+            } else {
+                let ratio = absX / w[2]
+                w[0] *= powFloat(ratio * ratio, negNormPower)
+            }
+        }
+        w[2] = absX
     }
 
     /// The global normalization factor (VW average_update).
