@@ -4,7 +4,9 @@
 Every case is run against the real server and against bench/echo (which answers each frame with a
 reply frame of the size the server's reply has, doing no work), alternately, so each figure can be
 given as a ratio to the socket's own cost on this machine at this moment. Latency cases run twice:
-client and server pinned to one CPU (`taskset -c 0` for both), and unpinned.
+client and server pinned to one CPU (`taskset -c 0` for both), and unpinned. After (c), the Rank
+path in process (personalizer-bench-rank) is timed too: (c)'s pairs/s are also given as a share of
+that rate, measured in the same run.
 
     bench.py                 the matrix (cases a, b, d pinned and unpinned; c unpinned)
     bench.py --soak          Rank+Reward throughput for 60 s: pairs/s, server RSS, trainer lag
@@ -34,6 +36,7 @@ CONFIG = ROOT / "bench" / "perf" / "bench-config.json"
 SERVER = Path(os.environ.get("PERSONALIZERD", ROOT / ".build" / "release" / "personalizerd"))
 LOAD = Path(os.environ.get("PERSONALIZER_LOAD", ROOT / ".build" / "release" / "personalizer-load"))
 ECHO = Path(os.environ.get("PERSONALIZER_ECHO", ROOT / "bench" / "build" / "personalizer-echo"))
+BENCH_RANK = Path(os.environ.get("PERSONALIZER_BENCH_RANK", ROOT / ".build" / "release" / "personalizer-bench-rank"))
 
 RANK_SHAPE = ["--context-features", "15", "--context-namespaces", "3",
               "--action-features", "5", "--action-namespaces", "1"]
@@ -227,6 +230,8 @@ def matrix(args, work):
                 entry["ratio"]["cpu"] = (ratio(entry["server"]["cpu"], entry["echo"]["cpu"])
                                          if entry["server"]["cpu"] and entry["echo"]["cpu"] else None)
                 data["cases"].setdefault(case, {})[placement] = entry
+                if case == "c":
+                    data["in_process_rank"] = in_process_rank(args.runs)
                 s, e = entry["server"], entry["echo"]
                 log(f"  server p50 {s['p50']:.1f} p99 {s['p99']:.1f} µs, {s['rate']:,.0f}/s, CPU {fmt(s['cpu'], 2)} µs/call; "
                     f"echo p50 {e['p50']:.1f} p99 {e['p99']:.1f} µs, {e['rate']:,.0f}/s, CPU {fmt(e['cpu'], 2)} µs/call")
@@ -234,6 +239,21 @@ def matrix(args, work):
             server.stop()
     data["machine"]["loadavg_after"] = os.getloadavg()[0]
     return data
+
+
+def in_process_rank(runs):
+    """The Rank path's own rate in process, one thread (personalizer-bench-rank, unpinned: its
+    trainer runs on the other CPU), measured right after (c): the baseline of (c)'s 70% target."""
+    log(f"in-process Rank (personalizer-bench-rank): {runs} runs")
+    results = []
+    for _ in range(runs):
+        completed = subprocess.run([str(BENCH_RANK), "--json"], capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise RuntimeError(f"personalizer-bench-rank failed ({completed.returncode}): {completed.stderr.strip()}")
+        results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+    rate = statistics.median(result["rank_per_second"] for result in results)
+    log(f"  in-process Rank {rate:,.0f}/s ({1e6 / rate:.2f} µs per Rank)")
+    return {"rank_per_second": rate, "runs": [result["rank_per_second"] for result in results]}
 
 
 def fmt(value, digits=1):
@@ -289,6 +309,12 @@ def table(data):
     if c:
         lines.append(f"  (c) unpinned Rank+Reward {c['server']['rate']:,.0f} pairs/s (target >= 50,000: "
                      f"{'met' if c['server']['rate'] >= 50000 else 'NOT met'}); echo {c['echo']['rate']:,.0f} pairs/s")
+        baseline = data.get("in_process_rank")
+        if baseline:
+            share = c["server"]["rate"] / baseline["rank_per_second"]
+            lines.append(f"  (c) unpinned Rank+Reward pairs/s = {share:.0%} of the in-process Rank rate "
+                         f"{baseline['rank_per_second']:,.0f}/s measured in the same run (target >= 70%: "
+                         f"{'met' if share >= 0.7 else 'NOT met'})")
     return "\n".join(lines)
 
 
@@ -444,7 +470,7 @@ def main():
     unknown = [c for c in args.cases if c not in CASES] + [p for p in args.placements if p not in PLACEMENTS]
     if unknown:
         sys.exit(f"bench: unknown case or placement: {', '.join(unknown)}")
-    for binary in (SERVER, LOAD, ECHO):
+    for binary in (SERVER, LOAD, ECHO, BENCH_RANK):
         if not binary.exists():
             sys.exit(f"bench: {binary} is missing (make bench builds it)")
     if shutil.which("taskset") is None:
