@@ -29,4 +29,18 @@ final class CRC32CTests: XCTestCase {
         }
         print("CRC-32C uses the CPU's instruction: \(CRC32C.usesHardware)")
     }
+
+    /// Every length around the steps the instruction's path takes in three blocks side by side
+    /// (384 bytes), from every register value the continuation can bring.
+    func testEveryLengthAroundTheThreeBlockSteps() {
+        let data = (0..<1300).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        data.withUnsafeBytes { all in
+            for count in 0...all.count {
+                let piece = UnsafeRawBufferPointer(rebasing: all[..<count])
+                XCTAssertEqual(CRC32C.checksum(piece), CRC32C.softwareChecksum(piece), "length \(count)")
+                XCTAssertEqual(CRC32C.checksum(piece, continuing: 0xDEAD_BEEF),
+                               CRC32C.softwareChecksum(piece, continuing: 0xDEAD_BEEF), "length \(count), continued")
+            }
+        }
+    }
 }

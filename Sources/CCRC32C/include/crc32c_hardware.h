@@ -4,7 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Whether this CPU has a CRC-32C instruction (x86-64 SSE 4.2). */
+/* Whether this CPU has a CRC-32C instruction (x86-64 SSE 4.2); when it has, also prepares the
+ * tables that join blocks checksummed side by side (call once, before any update). */
 int pz_crc32c_hardware_available(void);
 
 /* Continues the CRC-32C register `crc` (already inverted by the caller) over `count` bytes with
