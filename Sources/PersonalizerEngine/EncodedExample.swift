@@ -7,15 +7,29 @@ import PersonalizerModel
 public struct EncodedExample: Sendable, Equatable {
     /// `BinarySink.example`'s encoding.
     public let bytes: [UInt8]
+    /// Where the chosen action's features start in `bytes` (found when they were checked), so
+    /// a learner that reads the chosen action alone does not step over the others.
+    let chosenActionOffset: Int
 
     public init(_ example: RankedExample) {
         var writer = BinaryWriter()
         example.withView { writer.example($0) }
-        bytes = writer.bytes
+        let checked = writer.bytes.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            do {
+                return try reader.exampleBytes()
+            } catch {
+                preconditionFailure("an example just encoded does not decode: \(error)")
+            }
+        }
+        self.init(checked: checked)
     }
 
     /// Bytes already checked to hold exactly one example (`BinaryReader.exampleBytes`).
-    init(checkedBytes: [UInt8]) { bytes = checkedBytes }
+    init(checked: (bytes: [UInt8], chosenActionOffset: Int)) {
+        bytes = checked.bytes
+        chosenActionOffset = checked.chosenActionOffset
+    }
 
     /// The model version that made the decision (the encoding's first field).
     public var modelVersion: UInt64 {
@@ -38,7 +52,7 @@ public struct EncodedExample: Sendable, Equatable {
     }
 
     /// Decodes into `buffers`, reusing their storage; returns the decision. With
-    /// `chosenActionOnly`, the other actions are skipped and left empty (for a learner that
+    /// `chosenActionOnly`, the other actions are not read and are left empty (for a learner that
     /// learns from the chosen action alone, as with `--cb_type mtr`: most of the decoding saved).
     func decode(into buffers: inout ExampleBuffers, chosenActionOnly: Bool = false) -> (chosen: Int, probability: Double) {
         bytes.withUnsafeBytes { raw in
@@ -50,13 +64,12 @@ public struct EncodedExample: Sendable, Equatable {
                 try reader.features(into: &buffers.shared)
                 let count = try reader.count(max: reader.remaining)
                 while buffers.pool.count < count { buffers.pool.append(HashedFeatures()) }
-                for index in 0..<count {
-                    if chosenActionOnly && index != chosen {
-                        try reader.skipFeatures()
-                        buffers.pool[index].removeAll()
-                    } else {
-                        try reader.features(into: &buffers.pool[index])
-                    }
+                if chosenActionOnly {
+                    for index in 0..<count where index != chosen { buffers.pool[index].removeAll() }
+                    reader.move(to: chosenActionOffset)
+                    try reader.features(into: &buffers.pool[chosen])
+                } else {
+                    for index in 0..<count { try reader.features(into: &buffers.pool[index]) }
                 }
                 buffers.actionCount = count
                 return (chosen, probability)

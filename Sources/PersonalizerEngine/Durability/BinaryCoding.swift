@@ -239,11 +239,6 @@ struct BinaryReader {
         return features
     }
 
-    /// Steps over one `features` encoding, checked as `features(into:)` checks it.
-    mutating func skipFeatures() throws(FormatError) {
-        _ = try featuresLayout()
-    }
-
     /// Reads features into `features`, reusing its storage.
     mutating func features(into features: inout HashedFeatures) throws(FormatError) {
         let layout = try featuresLayout()
@@ -276,17 +271,28 @@ struct BinaryReader {
         return (spanStart, spanCount, indexStart, total)
     }
 
-    /// Checks that one example follows and returns its bytes, without building its arrays.
-    mutating func exampleBytes() throws(FormatError) -> [UInt8] {
+    /// Checks that one example follows and returns its bytes, without building its arrays, and
+    /// where in them the chosen action's features start.
+    mutating func exampleBytes() throws(FormatError) -> (bytes: [UInt8], chosenActionOffset: Int) {
         let start = offset
         _ = try u64()  // model version
         let chosen = Int(try u32())
         _ = try f64()  // probability
         _ = try featuresLayout()
         let actionCount = try count(max: remaining)
-        for _ in 0..<actionCount { _ = try featuresLayout() }
+        var chosenActionOffset = 0
+        for index in 0..<actionCount {
+            if index == chosen { chosenActionOffset = offset - start }
+            _ = try featuresLayout()
+        }
         guard chosen < actionCount else { throw FormatError("chosen action \(chosen) of \(actionCount)") }
-        return Array(bytes[start..<offset])
+        return (Array(bytes[start..<offset]), chosenActionOffset)
+    }
+
+    /// Moves to `position`, which a check of the same bytes found.
+    mutating func move(to position: Int) {
+        precondition(position >= 0 && position <= bytes.count, "position \(position) outside \(bytes.count) bytes")
+        offset = position
     }
 
     mutating func example() throws(FormatError) -> RankedExample {

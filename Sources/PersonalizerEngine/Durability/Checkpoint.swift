@@ -97,7 +97,7 @@ public struct LoopCheckpoint: Equatable, Sendable {
                 let rewardCount = Int(try reader.u32())
                 let isDeferred = try reader.bool()
                 let isActivated = try reader.bool()
-                let example = EncodedExample(checkedBytes: try reader.exampleBytes())
+                let example = EncodedExample(checked: try reader.exampleBytes())
                 pending.append(PendingJoinRecord(
                     eventID: eventID, example: example, deadline: deadline, reward: reward, rewardCount: rewardCount,
                     isDeferred: isDeferred, isActivated: isActivated))

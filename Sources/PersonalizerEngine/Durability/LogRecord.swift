@@ -158,7 +158,7 @@ public enum LogRecord: Sendable {
             let eventID = try reader.string()
             let deferred = try reader.bool()
             let overCapacity = try reader.bool()
-            let example = EncodedExample(checkedBytes: try reader.exampleBytes())
+            let example = EncodedExample(checked: try reader.exampleBytes())
             var export: RankExport?
             if try reader.bool() {
                 let chosenRequestIndex = Int(try reader.u32())
