@@ -4,9 +4,9 @@
 Every case is run against the real server and against bench/echo (which answers each frame with a
 reply frame of the size the server's reply has, doing no work), alternately, so each figure can be
 given as a ratio to the socket's own cost on this machine at this moment. Latency cases run twice:
-client and server pinned to one CPU (`taskset -c 0` for both), and unpinned. After (c), the Rank
-path in process (personalizer-bench-rank) is timed too: (c)'s pairs/s are also given as a share of
-that rate, measured in the same run.
+client and server pinned to one CPU (`taskset -c 0` for both), and unpinned. Between (c)'s runs,
+the Rank path in process (personalizer-bench-rank) is timed too: (c)'s pairs/s are also given as a
+share of that rate, measured in the same run.
 
     bench.py                 the matrix (cases a, b, d pinned and unpinned; c unpinned)
     bench.py --soak          Rank+Reward throughput for 60 s: pairs/s, server RSS, trainer lag
@@ -210,11 +210,16 @@ def matrix(args, work):
                 rank = reply_payload(server_runs[0], "rank") or small
                 echo, echo_socket = start_echo(work, placement, rank, small)
                 echo_runs = []
+                # (c)'s baseline, the Rank path in process, is timed between its runs, so both see the
+                # machine in the same state.
+                in_process_runs = [in_process_rank()] if case == "c" else []
                 try:
                     for index in range(args.runs):
                         if index > 0:
                             server_runs.append(run_load(server_socket, case, placement, False, args.duration,
                                                         args.warmup, server.pid))
+                            if case == "c":
+                                in_process_runs.append(in_process_rank())
                         echo_runs.append(run_load(echo_socket, case, placement, True, args.duration, args.warmup,
                                                   echo.pid))
                 finally:
@@ -230,8 +235,10 @@ def matrix(args, work):
                 entry["ratio"]["cpu"] = (ratio(entry["server"]["cpu"], entry["echo"]["cpu"])
                                          if entry["server"]["cpu"] and entry["echo"]["cpu"] else None)
                 data["cases"].setdefault(case, {})[placement] = entry
-                if case == "c":
-                    data["in_process_rank"] = in_process_rank(args.runs)
+                if in_process_runs:
+                    rate = statistics.median(in_process_runs)
+                    data["in_process_rank"] = {"rank_per_second": rate, "runs": in_process_runs}
+                    log(f"  in-process Rank {rate:,.0f}/s ({1e6 / rate:.2f} µs per Rank), median of {len(in_process_runs)}")
                 s, e = entry["server"], entry["echo"]
                 log(f"  server p50 {s['p50']:.1f} p99 {s['p99']:.1f} µs, {s['rate']:,.0f}/s, CPU {fmt(s['cpu'], 2)} µs/call; "
                     f"echo p50 {e['p50']:.1f} p99 {e['p99']:.1f} µs, {e['rate']:,.0f}/s, CPU {fmt(e['cpu'], 2)} µs/call")
@@ -241,19 +248,13 @@ def matrix(args, work):
     return data
 
 
-def in_process_rank(runs):
-    """The Rank path's own rate in process, one thread (personalizer-bench-rank, unpinned: its
-    trainer runs on the other CPU), measured right after (c): the baseline of (c)'s 70% target."""
-    log(f"in-process Rank (personalizer-bench-rank): {runs} runs")
-    results = []
-    for _ in range(runs):
-        completed = subprocess.run([str(BENCH_RANK), "--json"], capture_output=True, text=True)
-        if completed.returncode != 0:
-            raise RuntimeError(f"personalizer-bench-rank failed ({completed.returncode}): {completed.stderr.strip()}")
-        results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
-    rate = statistics.median(result["rank_per_second"] for result in results)
-    log(f"  in-process Rank {rate:,.0f}/s ({1e6 / rate:.2f} µs per Rank)")
-    return {"rank_per_second": rate, "runs": [result["rank_per_second"] for result in results]}
+def in_process_rank():
+    """One run of the Rank path's own rate in process, one thread (personalizer-bench-rank,
+    unpinned: its trainer runs on the other CPU): the baseline of (c)'s 70% target."""
+    completed = subprocess.run([str(BENCH_RANK), "--json"], capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"personalizer-bench-rank failed ({completed.returncode}): {completed.stderr.strip()}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])["rank_per_second"]
 
 
 def fmt(value, digits=1):
