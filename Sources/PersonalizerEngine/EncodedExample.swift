@@ -86,4 +86,12 @@ struct ExampleBuffers {
     /// Actions of the current example: the first `actionCount`.
     var pool: [HashedFeatures] = []
     var actionCount = 0
+
+    /// Views of the current example, valid inside `body`. Mutating although it changes nothing:
+    /// reached in place through its owner, the buffers are borrowed, not copied (a copy retains
+    /// each of their arrays).
+    mutating func withBlocks<R>(_ body: (FeatureBlock, UnsafeBufferPointer<FeatureBlock>) -> R) -> R {
+        let count = actionCount
+        return shared.withBlock { shared in pool.withBlocks(count: count) { actions in body(shared, actions) } }
+    }
 }

@@ -280,10 +280,8 @@ public final class Trainer: @unchecked Sendable {
         guard !event.isDropped else { return }
         let (chosen, probability) = event.payload.decode(into: &exampleBuffers,
                                                          chosenActionOnly: learner.learnsFromChosenActionOnly)
-        exampleBuffers.pool.withUnsafeBufferPointer { pool in
-            learner.learn(shared: exampleBuffers.shared,
-                          actions: UnsafeBufferPointer(rebasing: pool[0..<exampleBuffers.actionCount]),
-                          chosen: chosen, probability: probability, cost: -event.reward)
+        exampleBuffers.withBlocks { shared, actions in
+            learner.learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: -event.reward)
         }
         learnedSincePublish += 1
         counts.learned += 1

@@ -34,12 +34,14 @@ extension HashedFeatures {
 }
 
 extension Array where Element == HashedFeatures {
-    /// Views of every element, in order, valid inside `body`.
+    /// Views of the first `count` elements (all by default), in order, valid inside `body`.
     @inlinable
-    public func withBlocks<R>(_ body: (UnsafeBufferPointer<FeatureBlock>) throws -> R) rethrows -> R {
-        try withExtendedLifetime(self) {
+    public func withBlocks<R>(count: Int? = nil, _ body: (UnsafeBufferPointer<FeatureBlock>) throws -> R) rethrows -> R {
+        let count = count ?? self.count
+        precondition(count >= 0 && count <= self.count, "\(count) views of \(self.count) features")
+        return try withExtendedLifetime(self) {
             try withUnsafeTemporaryAllocation(of: FeatureBlock.self, capacity: count) { blocks in
-                for index in indices { blocks.initializeElement(at: index, to: self[index].unsafeBlock) }
+                for index in 0..<count { blocks.initializeElement(at: index, to: self[index].unsafeBlock) }
                 return try body(UnsafeBufferPointer(blocks))
             }
         }

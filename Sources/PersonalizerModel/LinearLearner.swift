@@ -81,8 +81,10 @@ public final class LinearLearner: @unchecked Sendable {
     /// not copy.)
     public func learn(shared: HashedFeatures, actions: [HashedFeatures], chosen: Int,
                       probability: Double, cost: Double) {
-        actions.withUnsafeBufferPointer { actions in
-            learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: cost)
+        shared.withBlock { shared in
+            actions.withBlocks { actions in
+                learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: cost)
+            }
         }
     }
 
@@ -90,17 +92,16 @@ public final class LinearLearner: @unchecked Sendable {
     /// true with `--cb_type mtr`, which regresses the chosen action's cost alone.
     public var learnsFromChosenActionOnly: Bool { policy.costEstimator == .mtr }
 
-    /// The same, over actions held elsewhere (the trainer's reused buffers).
-    public func learn(shared: HashedFeatures, actions: UnsafeBufferPointer<HashedFeatures>, chosen: Int,
+    /// The same, over borrowed views of features held elsewhere (the trainer's reused buffers):
+    /// no reference counting per example.
+    public func learn(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>, chosen: Int,
                       probability: Double, cost: Double) {
         precondition(actions.indices.contains(chosen), "chosen action \(chosen) is not one of \(actions.count)")
-        shared.withBlock { s in
-            learn(shared: s, actions: actions, chosen: chosen, probability: probability, cost: Float(cost))
-        }
+        learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: Float(cost))
         examplesLearned += 1
     }
 
-    private func learn(shared s: FeatureBlock, actions: UnsafeBufferPointer<HashedFeatures>, chosen: Int,
+    private func learn(shared s: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>, chosen: Int,
                        probability: Double, cost: Float) {
         let sharedKeys = KeySet(s)
         // SquareCB learns without importance weights (VW sets p = 1 for it).
@@ -115,41 +116,36 @@ public final class LinearLearner: @unchecked Sendable {
             actionSum += UInt64(k)
             let weight = (1 / p) * (Float(eventSum) / Float(actionSum))
             observeLabel(cost)
-            actions[chosen].withBlock { a in
-                _ = learnExample(shared: s, action: a, keys: (sharedKeys, KeySet(a)), label: cost,
-                                 weight: weight, model: 0)
-            }
+            let a = actions[chosen]
+            _ = learnExample(shared: s, action: a, keys: (sharedKeys, KeySet(a)), label: cost, weight: weight, model: 0)
         case .ips:
             for index in 0..<k {
                 let label = index == chosen ? cost / p : 0
                 observeLabel(label)
-                actions[index].withBlock { a in
-                    _ = learnExample(shared: s, action: a, keys: (sharedKeys, KeySet(a)), label: label,
-                                     weight: 1, model: 0)
-                }
+                let a = actions[index]
+                _ = learnExample(shared: s, action: a, keys: (sharedKeys, KeySet(a)), label: label, weight: 1, model: 0)
             }
         case .dr:
             ensureCostScratch(k)
             // The reward regressor (model 1) learns the observed cost with importance weight 1/p
             // and estimates the others; estimates are taken in action order, as VW does.
             for index in 0..<k {
-                let estimate: Float = actions[index].withBlock { a in
-                    let keys = (sharedKeys, KeySet(a))
-                    if index == chosen {
-                        observeLabel(cost)
-                        return learnExample(shared: s, action: a, keys: keys, label: cost, weight: 1 / p, model: 1)
-                    }
-                    return clippedPrediction(shared: s, action: a, keys: keys, model: 1)
+                let a = actions[index]
+                let keys = (sharedKeys, KeySet(a))
+                let estimate: Float
+                if index == chosen {
+                    observeLabel(cost)
+                    estimate = learnExample(shared: s, action: a, keys: keys, label: cost, weight: 1 / p, model: 1)
+                } else {
+                    estimate = clippedPrediction(shared: s, action: a, keys: keys, model: 1)
                 }
                 costScratch[index] = index == chosen ? estimate + (cost - estimate) / p : estimate
             }
             for index in 0..<k {
                 let label = costScratch[index]
                 observeLabel(label)
-                actions[index].withBlock { a in
-                    _ = learnExample(shared: s, action: a, keys: (sharedKeys, KeySet(a)), label: label,
-                                     weight: 1, model: 0)
-                }
+                let a = actions[index]
+                _ = learnExample(shared: s, action: a, keys: (sharedKeys, KeySet(a)), label: label, weight: 1, model: 0)
             }
         }
     }

@@ -48,9 +48,8 @@ final class EncodedExampleTests: XCTestCase {
             direct.learn(shared: original.shared, actions: original.actions, chosen: original.chosenIndex,
                          probability: original.probability, cost: cost)
             let (chosen, probability) = EncodedExample(original).decode(into: &buffers)
-            buffers.pool.withUnsafeBufferPointer { pool in
-                buffered.learn(shared: buffers.shared, actions: UnsafeBufferPointer(rebasing: pool[0..<buffers.actionCount]),
-                               chosen: chosen, probability: probability, cost: cost)
+            buffers.withBlocks { shared, actions in
+                buffered.learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: cost)
             }
         }
         XCTAssertEqual(direct.serializedState(), buffered.serializedState())
@@ -79,9 +78,10 @@ final class EncodedExampleTests: XCTestCase {
                 XCTAssertEqual(partialBuffers.pool[index], index == original.chosenIndex ? original.actions[index] : HashedFeatures())
             }
             for (learner, buffers) in [(full, fullBuffers), (chosenOnly, partialBuffers)] {
-                buffers.pool.withUnsafeBufferPointer { pool in
-                    learner.learn(shared: buffers.shared, actions: UnsafeBufferPointer(rebasing: pool[0..<buffers.actionCount]),
-                                  chosen: decision.chosen, probability: decision.probability, cost: cost)
+                var buffers = buffers
+                buffers.withBlocks { shared, actions in
+                    learner.learn(shared: shared, actions: actions, chosen: decision.chosen, probability: decision.probability,
+                                  cost: cost)
                 }
             }
         }
