@@ -76,22 +76,25 @@ func threadCPUNanoseconds() -> Double {
     return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
 }
 
+/// Processes one request frame as the I/O thread would, retrying while the ring is full (the
+/// trainer drains it; the server would pause the connection).
+@MainActor @inline(__always) func process(_ frame: [UInt8]) {
+    var outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
+    while case .retryLater = outcome {
+        retries += 1
+        usleep(100)
+        outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
+    }
+    output.clear()
+}
+
 @MainActor func runBatch() -> (nanosecondsPerRank: Double, cpuNanosecondsPerRank: Double, mallocsPerRank: Double?,
                                processMallocsPerRank: Double?) {
     let mallocsBefore = mallocCounter?()
     let processMallocsBefore = processMallocCounter?()
     let cpuStart = threadCPUNanoseconds()
     let start = DispatchTime.now().uptimeNanoseconds
-    for index in 0..<perBatch {
-        let frame = frames[index & 63]
-        var outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
-        while case .retryLater = outcome {
-            retries += 1
-            usleep(100)  // the trainer drains; the server would pause the connection
-            outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
-        }
-        output.clear()
-    }
+    for index in 0..<perBatch { process(frames[index & 63]) }
     let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start)
     let cpu = threadCPUNanoseconds() - cpuStart
     let mallocs = mallocCounter.map { Double($0() - mallocsBefore!) / Double(perBatch) }
@@ -127,16 +130,6 @@ func pairFrames(batch: Int) -> [(rank: [UInt8], reward: [UInt8])] {
         return (MessageCodec.encode(Request(id: UInt64(index), call: .rank(call))),
                 MessageCodec.encode(Request(id: UInt64(index), call: .reward(eventID: call.eventID, value: value))))
     }
-}
-
-@MainActor func process(_ frame: [UInt8]) {
-    var outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
-    while case .retryLater = outcome {
-        retries += 1
-        usleep(100)
-        outcome = frame.withUnsafeBytes { processor.process($0, into: output) }
-    }
-    output.clear()
 }
 
 /// Sends a batch, waits until the trainer has learned (or resolved) every event of it, and
