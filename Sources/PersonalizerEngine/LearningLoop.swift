@@ -152,9 +152,11 @@ public final class LoopProducer: @unchecked Sendable {
     /// The storage failure in effect, if any.
     public var storageError: String? { counters.currentStorageError }
 
-    /// The newest published model.
+    /// Runs `body` with the newest published model, borrowed (see `SnapshotReader.withLatest`).
     @inline(__always)
-    public func snapshot() -> ModelSnapshot { reader.latest() }
+    public func withSnapshot<R>(_ body: (ModelSnapshot) throws -> R) rethrows -> R {
+        try reader.withLatest(body)
+    }
 
     /// The largest event the ring takes, in bytes.
     public var maxEventBytes: Int { ring.maxRecordBytes }

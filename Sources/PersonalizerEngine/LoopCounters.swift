@@ -45,13 +45,17 @@ public struct ErrorSlot: ~Copyable, Sendable {
 /// What Status reports for one loop. Each counter has one writer: the I/O thread for calls,
 /// the trainer for what it learned and published.
 public final class LoopCounters: Sendable {
-    // Written by the I/O thread.
+    // Written by the I/O thread, on every call.
     public let rankCalls = SingleWriterCounter()
     public let rewardCalls = SingleWriterCounter()
     public let activateCalls = SingleWriterCounter()
     public let backpressureStalls = SingleWriterCounter()
+    /// Keeps the trainer's counters off the cache line the I/O thread writes on every call:
+    /// sharing one makes each thread's write a cache miss for the other (false sharing).
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+        = (0, 0, 0, 0, 0, 0, 0, 0)
 
-    // Written by the trainer.
+    // Written by the trainer, once per pass.
     public let learnedEvents = SingleWriterCounter()
     /// Ranked events the trainer is done with: learned, dropped, or refused as duplicates.
     public let resolvedEvents = SingleWriterCounter()

@@ -246,18 +246,18 @@ public final class Trainer: @unchecked Sendable {
                 if !isReplaying {
                     store?.log.append(.outcome(eventID: eventID, time: time, reward: 0, rewarded: false, learned: false))
                 }
-                joiner.advance(to: time, emit: learn)
+                joiner.advance(to: time, emit: { learn($0) })
             } else {
-                joiner.rank(eventID: eventID, payload: example, deferred: deferred, at: time, emit: learn)
+                joiner.rank(eventID: eventID, payload: example, deferred: deferred, at: time, emit: { learn($0) })
             }
         case .reward(let eventID, let time, let value):
             counts.rewards += 1
-            joiner.reward(eventID: eventID, value: value, at: time, emit: learn)
+            joiner.reward(eventID: eventID, value: value, at: time, emit: { learn($0) })
         case .activate(let eventID, let time):
             counts.activations += 1
-            joiner.activate(eventID: eventID, at: time, emit: learn)
+            joiner.activate(eventID: eventID, at: time, emit: { learn($0) })
         case .advance(let time):
-            joiner.advance(to: time, emit: learn)
+            joiner.advance(to: time, emit: { learn($0) })
         case .published(let newVersion, let time):
             version = newVersion
             learnedSincePublish = 0
@@ -284,8 +284,7 @@ public final class Trainer: @unchecked Sendable {
             learner.learn(shared: shared, actions: actions, chosen: chosen, probability: probability, cost: -event.reward)
         }
         learnedSincePublish += 1
-        counts.learned += 1
-        counters.learnedEvents.add()
+        counts.learned += 1  // published once per pass (syncResolvedCounter), not per event
     }
 
     private func reportJoinCounters() {
@@ -300,11 +299,13 @@ public final class Trainer: @unchecked Sendable {
         syncResolvedCounter()
     }
 
-    /// Ranked events done with: learned, dropped, or refused as duplicates.
+    /// Ranked events done with: learned, dropped, or refused as duplicates; then the learned
+    /// ones, which are among them (so a Status never shows more learned than resolved).
     private func syncResolvedCounter() {
         let joinCounters = joiner.counters
         counters.resolvedEvents.set(counts.learned + counts.overCapacity + joinCounters.droppedNotActivated
             + joinCounters.duplicateRanks)
+        counters.learnedEvents.set(counts.learned)
     }
 
     private func publishSnapshot(time: UInt64) {

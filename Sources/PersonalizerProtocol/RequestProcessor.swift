@@ -36,7 +36,7 @@ public final class RequestProcessor {
     /// answered (not as they come: that could replace an entry another candidate is a view of).
     private let actionsToKeep: UnsafeMutablePointer<(requestIndex: Int, position: Int)>
     private var actionsToKeepCount = 0
-    private var actionCache: ActionFeatureCache
+    private let actionCache: ActionFeatureCache
     // Per-request scratch of at most `limits.maxActionsPerRank` entries, in raw memory: an
     // array would check its uniqueness on every write.
     /// The request index of each candidate.
@@ -141,8 +141,8 @@ public final class RequestProcessor {
             call = .status
         default:
             // The loop, token and storage are checked first, as for a call.
-            guard admit(id: unpacked.id, loop: unpacked.loop.bytes, token: unpacked.token.bytes, isStatus: false,
-                        into: output) != nil else { return .done }
+            guard withAdmittedLoop(id: unpacked.id, loop: unpacked.loop.bytes, token: unpacked.token.bytes,
+                                   isStatus: false, into: output, { _ in () }) != nil else { return .done }
             writeError(id: unpacked.id, RequestError(.invalidArgument,
                 "the request has no call set (expected rank, reward, activate or status)"), into: output)
             return .done
@@ -156,43 +156,49 @@ public final class RequestProcessor {
         let id = header.id
         var isStatus = false
         if case .status = call { isStatus = true }
-        guard let loop = admit(id: id, loop: header.loop, token: header.token, isStatus: isStatus, into: output)
-        else { return .done }
-        switch call {
-        case .rank:
-            return rank(id: id, loop: loop, frame: frame, into: output)
-        case .reward(let eventID, let value):
-            return reward(eventID: eventID, value: value, id: id, loop: loop, into: output)
-        case .activate(let eventID):
-            return activate(eventID: eventID, id: id, loop: loop, into: output)
-        case .status:
-            StatusResponseEncoder.write(id: id, report: StatusReport(loop.counters),
-                                        storageError: loop.counters.currentStorageError, into: output)
-            return .done
+        let outcome = withAdmittedLoop(id: id, loop: header.loop, token: header.token, isStatus: isStatus,
+                                       into: output) { loop -> ProcessOutcome in
+            switch call {
+            case .rank:
+                return rank(id: id, loop: loop, frame: frame, into: output)
+            case .reward(let eventID, let value):
+                return reward(eventID: eventID, value: value, id: id, loop: loop, into: output)
+            case .activate(let eventID):
+                return activate(eventID: eventID, id: id, loop: loop, into: output)
+            case .status:
+                StatusResponseEncoder.write(id: id, report: StatusReport(loop.counters),
+                                            storageError: loop.counters.currentStorageError, into: output)
+                return .done
+            }
         }
+        return outcome ?? .done
     }
 
-    /// The loop a request names, once its token and the loop's storage allow the call; nil
-    /// after answering with the error otherwise.
-    private func admit(id: UInt64, loop loopBytes: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer,
-                       isStatus: Bool, into output: ByteBuffer) -> LearningLoop? {
-        guard let loop = loops.loop(named: loopBytes) else {
+    /// Runs `body` with the loop a request names (borrowed, see `LoopDirectory`), once its token
+    /// and the loop's storage allow the call; nil after answering with the error otherwise.
+    @inline(__always)
+    private func withAdmittedLoop<R>(id: UInt64, loop loopBytes: UnsafeRawBufferPointer, token: UnsafeRawBufferPointer,
+                                     isStatus: Bool, into output: ByteBuffer, _ body: (LearningLoop) -> R) -> R? {
+        let admitted: R?? = loops.withLoop(named: loopBytes) { loop in
+            if let expected = loop.tokenBytes, !Self.constantTimeEquals(expected, token) {
+                writeError(id: id, RequestError(.unauthenticated,
+                    "loop \(loopBytes.quoted()) requires a token, and the request's is missing or wrong"), into: output)
+                return nil
+            }
+            if !isStatus, loop.producer.answersWaitForDisk, let storageError = loop.producer.storageError {
+                writeError(id: id, RequestError(.unavailable,
+                    "loop \(loopBytes.quoted()) cannot make events durable right now (\(storageError)); try again later"),
+                    into: output)
+                return nil
+            }
+            return body(loop)
+        }
+        guard let admitted else {
             writeError(id: id, RequestError(.notFound,
                 "no loop named \(loopBytes.quoted()) (loops: \(loopNamesForErrors))"), into: output)
             return nil
         }
-        if let expected = loop.tokenBytes, !Self.constantTimeEquals(expected, token) {
-            writeError(id: id, RequestError(.unauthenticated,
-                "loop \(loopBytes.quoted()) requires a token, and the request's is missing or wrong"), into: output)
-            return nil
-        }
-        if !isStatus, loop.producer.answersWaitForDisk, let storageError = loop.producer.storageError {
-            writeError(id: id, RequestError(.unavailable,
-                "loop \(loopBytes.quoted()) cannot make events durable right now (\(storageError)); try again later"),
-                into: output)
-            return nil
-        }
-        return loop
+        return admitted
     }
 
     /// The answer to a frame whose length prefix is over the limit (the connection closes after it).
@@ -258,22 +264,24 @@ public final class RequestProcessor {
         guard producer.reserve(bytes: eventBytes) else { return .retryLater(loop) }
 
         // Score, explore, sample.
-        let snapshot = producer.snapshot()
         let costs = UnsafeMutableBufferPointer(rebasing: self.costs[0..<count])
         let probabilities = UnsafeMutableBufferPointer(rebasing: self.probabilities[0..<count])
-        // Actions found in the cache bring their own parts, if this model scored them before.
-        let model = snapshot.model
         let ownParts = UnsafeMutableBufferPointer(rebasing: self.ownParts[0..<count])
-        for candidate in 0..<count {
-            let entry = candidateEntries[candidate]
-            ownParts[candidate] = entry.slot >= 0 ? actionCache.ownPart(entry, model: model.identity) : .nan
+        let modelVersion = producer.withSnapshot { snapshot in
+            // Actions found in the cache bring their own parts, if this model scored them before.
+            let model = snapshot.model
+            for candidate in 0..<count {
+                let entry = candidateEntries[candidate]
+                ownParts[candidate] = entry.slot >= 0 ? actionCache.ownPart(entry, model: model.identity) : .nan
+            }
+            model.predictCosts(shared: sharedBlock, actions: actionBlocks, ownParts: ownParts, into: costs)
+            for candidate in 0..<count where candidateEntries[candidate].slot >= 0 && !ownParts[candidate].isNaN {
+                actionCache.keepOwnPart(candidateEntries[candidate], model: model.identity, ownParts[candidate])
+            }
+            loop.policy.exploration.probabilities(
+                costs: UnsafeBufferPointer(costs), examplesLearned: model.examplesLearned, into: probabilities)
+            return snapshot.version
         }
-        model.predictCosts(shared: sharedBlock, actions: actionBlocks, ownParts: ownParts, into: costs)
-        for candidate in 0..<count where candidateEntries[candidate].slot >= 0 && !ownParts[candidate].isNaN {
-            actionCache.keepOwnPart(candidateEntries[candidate], model: model.identity, ownParts[candidate])
-        }
-        loop.policy.exploration.probabilities(
-            costs: UnsafeBufferPointer(costs), examplesLearned: snapshot.model.examplesLearned, into: probabilities)
         let chosen = Sampling.sample(probabilities: UnsafeBufferPointer(probabilities),
                                      seed: Sampling.seed(eventID: eventIDBytes))
 
@@ -301,7 +309,7 @@ public final class RequestProcessor {
 
         let overCapacity = loop.counters.pendingEvents >= UInt64(loop.settings.maxPendingEvents)
         let example = RankedExampleView(shared: sharedBlock, actions: actionBlocks, chosenIndex: chosen,
-                                        probability: probabilities[chosen], modelVersion: snapshot.version)
+                                        probability: probabilities[chosen], modelVersion: modelVersion)
         if var export {
             exportProbabilities.update(repeating: 0)
             for candidate in 0..<count { exportProbabilities[candidateRequestIndex[candidate]] = probabilities[candidate] }
@@ -317,7 +325,7 @@ public final class RequestProcessor {
         noteSubmitted(to: producer)
 
         RankResponseEncoder.write(id: id, ranking: UnsafeBufferPointer(start: ranking, count: position),
-                                  eventID: eventIDBytes, modelVersion: snapshot.version, into: output)
+                                  eventID: eventIDBytes, modelVersion: modelVersion, into: output)
         return .done
     }
 
@@ -354,8 +362,9 @@ public final class RequestProcessor {
         }
 
         shared.removeAll(keepingCapacity: true)
-        for namespaceIndex in rankView.contextNamespaces {
-            try hashNamespace(rankView.namespaces[namespaceIndex], into: &shared, owner: "context")
+        // By position: iterating the array itself would retain its storage.
+        for position in 0..<rankView.contextNamespaces.count {
+            try hashNamespace(rankView.namespaces[rankView.contextNamespaces[position]], into: &shared, owner: "context")
         }
 
         candidateCount = 0

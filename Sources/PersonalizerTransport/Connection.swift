@@ -186,6 +186,7 @@ public final class Connection: NextTurnWork {
     private func handleFrames(in bytes: UnsafeRawBufferPointer) -> Int {
         var used = 0
         var framesLeft = framesPerTurn
+        let handler = self.handler  // one retain per batch of frames, not one per frame
         while !isClosed, !isPaused {
             let rest = UnsafeRawBufferPointer(rebasing: bytes[used...])
             switch decoder.decode(rest) {

@@ -68,7 +68,7 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(restarted.counters.modelVersion.load(), reference.counters.modelVersion.load())
         XCTAssertEqual(restarted.counters.rankCalls.load(), 300)
         XCTAssertEqual(restarted.counters.pendingEvents, reference.counters.pendingEvents)
-        XCTAssertEqual(restarted.producer.snapshot().version, reference.counters.modelVersion.load())
+        XCTAssertEqual(restarted.producer.withSnapshot { $0.version }, reference.counters.modelVersion.load())
         XCTAssertTrue(notes.contain { $0.contains("recovered model version") }, "\(notes.all)")
 
         // Both go on identically: pending events are still joined with their rewards.

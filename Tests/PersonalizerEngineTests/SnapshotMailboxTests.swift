@@ -34,11 +34,11 @@ final class SnapshotMailboxTests: XCTestCase {
             let mailbox = SnapshotMailbox<Versioned>()
             let reader = SnapshotReader(initial: Versioned(0), mailbox: mailbox)
             mailbox.post(Versioned(1))
-            let held = reader.latest()
+            let held = reader.withLatest { $0 }
             XCTAssertEqual(held.version, 1)
             for version in 2...10 { mailbox.post(Versioned(version)) }
             XCTAssertEqual(held.values, Array(repeating: 1, count: 64), "the held snapshot stays valid")
-            XCTAssertEqual(reader.latest().version, 10)
+            XCTAssertEqual(reader.withLatest { $0.version }, 10)
             // Held: `held` (1) and the reader's current (10); the unread 2...9 were released.
             XCTAssertEqual(Versioned.live.load(ordering: .relaxed) - before, 2)
         }
@@ -66,16 +66,18 @@ final class SnapshotMailboxTests: XCTestCase {
                         var lastVersion = 0
                         var count = 0
                         while !finished.load(ordering: .acquiring) || count == 0 {
-                            let snapshot = reader.latest()
-                            if snapshot.version < lastVersion { problems.add(1, ordering: .relaxed) }
-                            if snapshot.values.contains(where: { $0 != snapshot.version }) {
-                                problems.add(1, ordering: .relaxed)
+                            // Borrowed, as the I/O thread reads it: valid for the whole closure.
+                            reader.withLatest { snapshot in
+                                if snapshot.version < lastVersion { problems.add(1, ordering: .relaxed) }
+                                if snapshot.values.contains(where: { $0 != snapshot.version }) {
+                                    problems.add(1, ordering: .relaxed)
+                                }
+                                lastVersion = snapshot.version
                             }
-                            lastVersion = snapshot.version
                             count += 1
                         }
                         // A last look after the publisher finished must find the final version.
-                        if reader.latest().version != publications { problems.add(1, ordering: .relaxed) }
+                        if reader.withLatest({ $0.version }) != publications { problems.add(1, ordering: .relaxed) }
                         reads.add(count, ordering: .relaxed)
                     }  // the reader and its snapshot are released here, before the signal
                     done.signal()
