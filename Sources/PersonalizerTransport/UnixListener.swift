@@ -39,7 +39,7 @@ public final class UnixListener: NextTurnWork {
     ///   - framesPerTurn: frames one connection may have handled per read at most.
     public init(loop: EventLoop, path: String, maxFrameBytes: Int, handler: ConnectionHandler,
                 mode: mode_t = 0o600, backlog: Int32 = 511,
-                acceptsPerTurn: Int = 16, framesPerTurn: Int = 32) throws(TransportError) {
+                acceptsPerTurn: Int = 16, framesPerTurn: Int = 128) throws(TransportError) {
         precondition(acceptsPerTurn > 0 && framesPerTurn > 0)
         self.path = path
         self.loop = loop

@@ -8,6 +8,10 @@
 // with the settings of the performance bench (bench/perf/bench-config.json); prints the
 // trainer thread's CPU time per pair (log, join, learn, publish, checkpoint), the median over
 // batches, each batch measured once all of its events were learned.
+//
+// With --config FILE: the loop takes the default loop's settings from a server configuration
+// file (as personalizerd reads it), logging included unless its durability is "off", so the
+// Rank path timed is the one that server runs. Without it, Rank timing runs with logging off.
 import Foundation
 import PersonalizerEngine
 import PersonalizerProtocol
@@ -28,19 +32,33 @@ let pairs = arguments.contains("--pairs")
 var settings = LoopSettings()
 settings.rewardWaitTimeSeconds = pairs ? 0.1 : 1
 settings.modelUpdateIntervalSeconds = 1
-var dataDirectory: String?
 if pairs {
     settings.learningPolicy = "--cb_explore_adf --epsilon 0.2 --power_t 0 -l 0.5 --cb_type mtr -q ::"
-    var template = Array("/tmp/personalizer-bench-trainer-XXXXXX".utf8CString)
-    dataDirectory = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
-    guard dataDirectory != nil else { fatalError("cannot make a temporary data directory") }
+} else if let index = arguments.firstIndex(of: "--config") {
+    guard index + 1 < arguments.count else { fatalError("--config needs a file") }
+    do {
+        guard let configured = try Configuration.load(path: arguments[index + 1]).loops[Configuration.defaultLoopName]
+        else { fatalError("\(arguments[index + 1]): no loop named \"\(Configuration.defaultLoopName)\"") }
+        settings = configured
+    } catch {
+        fatalError("\(error)")
+    }
 } else {
     settings.durability = .off
 }
+var dataDirectory: String?
+if settings.durability != .off {
+    var template = Array("/tmp/personalizer-bench-trainer-XXXXXX".utf8CString)
+    dataDirectory = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+    guard dataDirectory != nil else { fatalError("cannot make a temporary data directory") }
+}
 var limits = ServerLimits()
 limits.ringCapacity = 1 << 16
+// A logged Rank event takes about 1.9 KB of ring: room for a whole batch, so the Rank path is
+// timed without waiting on the trainer (the ring is drained between batches, see `runBatch`).
+let ringBytes = !pairs && dataDirectory != nil ? max(limits.ringBytes, perBatch * 4096) : limits.ringBytes
 let loop = try LearningLoop(name: "default", settings: settings, ringCapacity: limits.ringCapacity,
-                            ringBytes: limits.ringBytes, dataDirectory: dataDirectory)
+                            ringBytes: ringBytes, dataDirectory: dataDirectory)
 loop.start()
 let processor = RequestProcessor(loops: ["default": loop], limits: limits)
 
@@ -90,6 +108,8 @@ func threadCPUNanoseconds() -> Double {
 
 @MainActor func runBatch() -> (nanosecondsPerRank: Double, cpuNanosecondsPerRank: Double, mallocsPerRank: Double?,
                                processMallocsPerRank: Double?) {
+    // The previous batch's events taken by the trainer first (not timed).
+    while loop.counters.durableEvents.load() < loop.producer.submittedEvents { usleep(1000) }
     let mallocsBefore = mallocCounter?()
     let processMallocsBefore = processMallocCounter?()
     let cpuStart = threadCPUNanoseconds()
@@ -185,6 +205,7 @@ for _ in 0..<batches {
     if let count = result.processMallocsPerRank { processMallocs.append(count) }
 }
 loop.stop()
+if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
 if retries > 0 { FileHandle.standardError.write(Data("ring full \(retries) times (the trainer was behind)\n".utf8)) }
 times.sort()
 cpuTimes.sort()
