@@ -176,23 +176,36 @@ public final class Joiner<Payload> {
     /// Closes every window that ends at or before `time`, oldest first.
     public func advance(to time: UInt64, emit: (JoinedEvent<Payload>) -> Void) {
         while headIndex < entries.count, entries[headIndex].deadline <= time {
-            let entry = entries[headIndex]
-            entries[headIndex].payload = nil
+            let position = headIndex
             headIndex += 1
-            guard let payload = entry.payload else { continue }  // emitted early
-            unindex(entry)
+            guard entries[position].payload != nil else { continue }  // emitted early
+            unindex(at: position)
+            let (eventID, payload) = takeEvent(at: position)
+            let entry = entries[position]
             if entry.isDeferred && !entry.isActivated {
                 counters.droppedNotActivated += 1
-                emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: settings.defaultReward,
+                emit(JoinedEvent(eventID: eventID, payload: payload, reward: settings.defaultReward,
                                  wasRewarded: entry.rewardCount > 0, isDropped: true))
                 continue
             }
             let rewarded = entry.rewardCount > 0
-            emit(JoinedEvent(eventID: entry.eventID, payload: payload,
+            emit(JoinedEvent(eventID: eventID, payload: payload,
                              reward: rewarded ? entry.reward : settings.defaultReward,
                              wasRewarded: rewarded))
         }
         compactIfWorthIt()
+    }
+
+    /// Moves the id and payload out of a closed entry, which is done with: no reference count
+    /// is touched (a copy would retain and release both, whose memory is cold by the time the
+    /// window closes).
+    @inline(__always)
+    private func takeEvent(at position: Int) -> (eventID: String, payload: Payload) {
+        var eventID = ""
+        swap(&eventID, &entries[position].eventID)
+        var payload: Payload?
+        swap(&payload, &entries[position].payload)
+        return (eventID, payload.unsafelyUnwrapped)
     }
 
     /// The events still waiting, oldest first (for a checkpoint).
@@ -232,8 +245,11 @@ public final class Joiner<Payload> {
         index.find(hash) { entries[Int($0 - baseSequence)].eventID == eventID }
     }
 
-    private func unindex(_ entry: Entry) {
-        guard let (slot, _) = find(entry.eventID, hash: entry.idHash) else {
+    /// Removes the entry at `position` (pending) from the index; its sequence tells it apart
+    /// from another id with the same hash.
+    private func unindex(at position: Int) {
+        let sequence = baseSequence + UInt64(position)
+        guard let slot = index.find(entries[position].idHash, isID: { $0 == sequence })?.slot else {
             preconditionFailure("a pending event is missing from the index")
         }
         index.remove(slot: slot)
@@ -242,11 +258,10 @@ public final class Joiner<Payload> {
     private func emitEarlyIfReady(_ index: Int, emit: (JoinedEvent<Payload>) -> Void) {
         guard settings.learnOnFirstReward, settings.aggregation == .earliest else { return }
         let entry = entries[index]
-        guard entry.rewardCount > 0, !entry.isDeferred || entry.isActivated,
-              let payload = entry.payload else { return }
-        entries[index].payload = nil
-        unindex(entry)
-        emit(JoinedEvent(eventID: entry.eventID, payload: payload, reward: entry.reward, wasRewarded: true))
+        guard entry.rewardCount > 0, !entry.isDeferred || entry.isActivated, entry.payload != nil else { return }
+        unindex(at: index)
+        let (eventID, payload) = takeEvent(at: index)
+        emit(JoinedEvent(eventID: eventID, payload: payload, reward: entry.reward, wasRewarded: true))
     }
 
     /// Drops emitted slots from the front once they are the larger part of the array.
