@@ -119,6 +119,9 @@ def run_load(socket, case, placement, raw, duration, warmup, pid=None, extra=())
     if not completed.stdout.strip():
         raise RuntimeError(f"personalizer-load failed ({completed.returncode}): {completed.stderr.strip()}")
     result = json.loads(completed.stdout)
+    # The socket lives in a temporary directory: its name says which one it was.
+    if "socket" in result.get("config", {}):
+        result["config"]["socket"] = Path(result["config"]["socket"]).name
     if completed.returncode != 0:
         log(f"  warning: personalizer-load exited {completed.returncode}: {result.get('connection_failures')}")
     return result
@@ -158,6 +161,12 @@ def ratio(server, echo):
     return server / echo if echo else None
 
 
+def shown_path(path):
+    """A binary's path as the results record it: relative to the repository, or its name alone."""
+    path = Path(os.path.abspath(path))
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+
+
 def machine_info():
     def read(path):
         try:
@@ -169,13 +178,13 @@ def machine_info():
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True)
-    binaries = {name: {"path": str(path), "modified_utc": datetime.datetime.fromtimestamp(
+    binaries = {name: {"path": shown_path(path), "modified_utc": datetime.datetime.fromtimestamp(
                     path.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
                 for name, path in (("personalizerd", SERVER), ("personalizer-load", LOAD), ("echo", ECHO))}
     default_server = SERVER == ROOT / ".build" / "release" / "personalizerd"
     source = os.environ.get("BENCH_SERVER_SOURCE") or (
         f"repository at {commit.stdout.strip()}{' (modified)' if dirty.stdout.strip() else ''}" if default_server
-        else f"{SERVER}")
+        else shown_path(SERVER))
     return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(), "binaries": binaries,
             "server_source": source,
             "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -205,7 +205,11 @@ def well_behaved(path, misbehavior):
     out, err = load.communicate()
     if load.returncode != 0:
         raise SystemExit(f"personalizer-load failed ({load.returncode}): {err[-2000:]}")
-    return json.loads(out)
+    result = json.loads(out)
+    # The socket lives in a temporary directory: its name says which one it was.
+    if "socket" in result.get("config", {}):
+        result["config"]["socket"] = os.path.basename(result["config"]["socket"])
+    return result
 
 
 def window(server, path, errors, target):
