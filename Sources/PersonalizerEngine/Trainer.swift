@@ -468,14 +468,13 @@ public final class Trainer: @unchecked Sendable {
                 + "\(joiner.pendingCount) pending (checkpoint: \(checkpoint == nil ? "none" : "\(position)"), "
                 + "\(replayed) log records replayed)")
         }
-        // What Status reports continues from here.
-        counters.learnedEvents.set(counts.learned)
+        // What Status reports continues from here (reportJoinCounters also publishes the
+        // resolved and learned counts).
         counters.rankCalls.set(counts.ranks)
         counters.rewardCalls.set(counts.rewards)
         counters.activateCalls.set(counts.activations)
         reportedJoinCounters = JoinCounters()
         reportJoinCounters()
-        syncResolvedCounter()
         counters.modelVersion.set(version)
         counters.logBytes.set(UInt64(max(0, store.log.totalBytes)))
         counters.oldestEventMilliseconds.set((store.log.oldestRecordTime() ?? 0) / 1_000_000)

@@ -88,10 +88,12 @@ let processMallocCounter: CounterFunction? = dlsym(dlopen(nil, RTLD_NOW), "pz_ma
 let output = ByteBuffer(capacity: 1 << 20)
 nonisolated(unsafe) var retries = 0
 /// CPU time of the calling thread: the ranking thread's own cost, whatever the trainer does.
-func threadCPUNanoseconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
+func threadCPUNanoseconds() -> Double { cpuNanoseconds(CLOCK_THREAD_CPUTIME_ID) }
+
+/// Stops the trainer (it writes its last checkpoint) and removes the temporary data directory.
+@MainActor func stopLoop() {
+    loop.stop()
+    if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
 }
 
 /// Processes one request frame as the I/O thread would, retrying while the ring is full (the
@@ -177,8 +179,7 @@ if pairs {
     var resolved: UInt64 = 0
     _ = runPairBatch(0, trainerClock: trainerClock, resolvedBefore: &resolved)  // warm-up
     let perPair = (1...batches).map { runPairBatch($0, trainerClock: trainerClock, resolvedBefore: &resolved) }
-    loop.stop()
-    try? FileManager.default.removeItem(atPath: dataDirectory!)
+    stopLoop()
     let median = perPair.sorted()[perPair.count / 2]
     if json {
         let summary: [String: Any] = ["trainer_cpu_ns_per_pair_median": median, "pairs_per_second_one_cpu": 1e9 / median,
@@ -204,8 +205,7 @@ for _ in 0..<batches {
     if let count = result.mallocsPerRank { mallocs.append(count) }
     if let count = result.processMallocsPerRank { processMallocs.append(count) }
 }
-loop.stop()
-if let dataDirectory { try? FileManager.default.removeItem(atPath: dataDirectory) }
+stopLoop()
 if retries > 0 { FileHandle.standardError.write(Data("ring full \(retries) times (the trainer was behind)\n".utf8)) }
 times.sort()
 cpuTimes.sort()
