@@ -8,8 +8,15 @@
 /// once per request in two lists per action key: the context features that come first in their
 /// term (stored already multiplied by the interaction prime) and those that come second. An
 /// action feature then meets each list in one run, instead of one short run per context
-/// feature. The terms and the products are exactly the walker's `.actionDependent` ones; only
-/// the order of the additions differs. Every other case goes to the walker.
+/// feature.
+///
+/// What an action feature adds is its value times a sum over those lists that depends on its
+/// hash alone (`contextSum`), and actions share hashes: every numeric feature of a name has
+/// one hash whatever its value, and categories, brands or topics recur across a request's
+/// actions. So each hash's sum is worked out once per request and reused for the other
+/// actions. The terms are the walker's `.actionDependent` ones, grouped and added in another
+/// order (the same order for an action whether its sums were reused or not, so scores do not
+/// depend on which other actions a request holds). Every other case goes to the walker.
 struct ActionTerms {
     /// The context lists of one action key: `first` and `second` are ranges of the entries.
     fileprivate struct KeyLists {
@@ -23,10 +30,17 @@ struct ActionTerms {
         static let pairCapacity = 64
         static let keyCapacity = 8
         static let entryCapacity = 256
+        /// Most slots of the context sums' table (a power of two). A request uses as many as
+        /// twice its action features, and fills three quarters: the hashes after that have
+        /// their sums worked out each time.
+        static let sumSlots = 256
         let pairs: UnsafeMutablePointer<(UInt8, UInt8)>
         fileprivate let keyLists: UnsafeMutablePointer<KeyLists>
         let hashes: UnsafeMutablePointer<UInt32>
         let values: UnsafeMutablePointer<Float>
+        /// The context sums' table: keys (occupied bit, action key, hash; 0 when free) and sums.
+        let sumKeys: UnsafeMutablePointer<UInt64>
+        let sums: UnsafeMutablePointer<Float>
 
         /// Runs `body` with scratch space on the stack.
         @inline(__always)
@@ -35,10 +49,16 @@ struct ActionTerms {
                 withUnsafeTemporaryAllocation(of: KeyLists.self, capacity: keyCapacity) { keyLists in
                     withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entryCapacity) { hashes in
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: entryCapacity) { values in
-                            body(Storage(pairs: pairs.baseAddress.unsafelyUnwrapped,
-                                         keyLists: keyLists.baseAddress.unsafelyUnwrapped,
-                                         hashes: hashes.baseAddress.unsafelyUnwrapped,
-                                         values: values.baseAddress.unsafelyUnwrapped))
+                            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: sumSlots) { sumKeys in
+                                withUnsafeTemporaryAllocation(of: Float.self, capacity: sumSlots) { sums in
+                                    body(Storage(pairs: pairs.baseAddress.unsafelyUnwrapped,
+                                                 keyLists: keyLists.baseAddress.unsafelyUnwrapped,
+                                                 hashes: hashes.baseAddress.unsafelyUnwrapped,
+                                                 values: values.baseAddress.unsafelyUnwrapped,
+                                                 sumKeys: sumKeys.baseAddress.unsafelyUnwrapped,
+                                                 sums: sums.baseAddress.unsafelyUnwrapped))
+                                }
+                            }
                         }
                     }
                 }
@@ -55,9 +75,20 @@ struct ActionTerms {
     /// The action keys the terms were worked out for, once `isPrepared`.
     private var actionKeys = KeySet()
     private var isPrepared = false
+    /// The context sums' slots in use (a power of two, minus one), how many sums may be kept,
+    /// and how many are.
+    private let sumMask: Int
+    private let sumLimit: Int
+    private var sumCount = 0
 
-    init(storage: Storage) {
+    /// Terms for a request whose actions have `actionFeatures` features in all.
+    init(storage: Storage, actionFeatures: Int) {
         self.storage = storage
+        let wanted = min(Storage.sumSlots, max(16, 2 * actionFeatures))
+        let slots = 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount)
+        sumMask = slots - 1
+        sumLimit = slots / 4 * 3
+        storage.sumKeys.initialize(repeating: 0, count: slots)
     }
 
     /// Works out the terms for `actionKeys` in context `s`, unless they are the ones held. False
@@ -181,31 +212,49 @@ struct ActionTerms {
     /// The part of an action's score that depends on the context too: the context × action
     /// interactions. `a`'s keys must be the ones the terms were prepared for.
     @inline(__always)
-    func crossPart<W: WeightSource>(action a: FeatureBlock, weights: W) -> Float {
-        var kernel = DotKernel(weights)
-        guard let actionIndices = a.indices.baseAddress, let actionValues = a.values.baseAddress else {
-            return kernel.sum
-        }
-        let prime = FeatureHashing.interactionPrime
-        let hashes = UnsafePointer(storage.hashes), values = UnsafePointer(storage.values)
-        // Each action feature meets its key's two context lists.
+    mutating func crossPart<W: WeightSource>(action a: FeatureBlock, weights: W) -> Float {
+        var part: Float = 0
+        guard let actionIndices = a.indices.baseAddress, let actionValues = a.values.baseAddress else { return part }
         for span in a.spans where span.count > 0 {
             guard let lists = lists(for: span.interactionKey) else { continue }
-            let first = Int(lists.firstStart), firstCount = Int(lists.firstCount)
-            let second = Int(lists.secondStart), secondCount = Int(lists.secondCount)
             let start = Int(span.start)
             for i in start..<(start + Int(span.count)) {
-                let h = actionIndices[i], v = actionValues[i]
-                if firstCount > 0 {
-                    kernel.run(prefix: h, scale: v, indices: hashes + first, values: values + first, count: firstCount)
-                }
-                if secondCount > 0 {
-                    kernel.run(prefix: prime &* h, scale: v, indices: hashes + second, values: values + second,
-                               count: secondCount)
-                }
+                part += actionValues[i] * contextSum(hash: actionIndices[i], lists: lists, weights: weights)
             }
         }
-        return kernel.sum
+        return part
+    }
+
+    /// The sum over the context lists of `lists` of weight × context value, for an action
+    /// feature of hash `hash` in their key's namespaces: what that feature adds to a score, per
+    /// unit of its value. Kept for the rest of the request (see the type's comment).
+    @inline(__always)
+    private mutating func contextSum<W: WeightSource>(hash: UInt32, lists: KeyLists, weights: W) -> Float {
+        // Occupied bit, action key, hash: never 0, the free slot's key.
+        let key = 1 << 63 | UInt64(lists.key) << 32 | UInt64(hash)
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 56) & sumMask
+        while storage.sumKeys[slot] != 0 {
+            if storage.sumKeys[slot] == key { return storage.sums[slot] }
+            slot = (slot &+ 1) & sumMask
+        }
+        var kernel = DotKernel(weights)
+        let first = Int(lists.firstStart), firstCount = Int(lists.firstCount)
+        let second = Int(lists.secondStart), secondCount = Int(lists.secondCount)
+        if firstCount > 0 {
+            kernel.run(prefix: hash, scale: 1, indices: storage.hashes + first, values: storage.values + first,
+                       count: firstCount)
+        }
+        if secondCount > 0 {
+            kernel.run(prefix: FeatureHashing.interactionPrime &* hash, scale: 1, indices: storage.hashes + second,
+                       values: storage.values + second, count: secondCount)
+        }
+        let sum = kernel.sum
+        if sumCount < sumLimit {
+            storage.sumKeys[slot] = key
+            storage.sums[slot] = sum
+            sumCount += 1
+        }
+        return sum
     }
 
     @inline(__always)
@@ -234,7 +283,9 @@ extension ExampleWalker {
         walk(shared: s, action: s, sharedKeys: sharedKeys, actionKeys: KeySet(), part: .sharedOnly, kernel: &sharedKernel)
         let sharedPart = sharedKernel.sum
         ActionTerms.Storage.with { storage in
-            var terms = ActionTerms(storage: storage)
+            var actionFeatures = 0
+            for action in actions { actionFeatures += action.indices.count }
+            var terms = ActionTerms(storage: storage, actionFeatures: actionFeatures)
             for index in 0..<actions.count {
                 let a = actions[index]
                 let actionKeys = KeySet(a)

@@ -57,7 +57,7 @@ final class ActionTermsTests: XCTestCase {
     /// Whether the terms cover this action (otherwise the walker scores it).
     private func termsApply(_ walker: ExampleWalker, shared: HashedFeatures, action: HashedFeatures) -> Bool {
         ActionTerms.Storage.with { storage in
-            var terms = ActionTerms(storage: storage)
+            var terms = ActionTerms(storage: storage, actionFeatures: action.count)
             return shared.withBlock { s in
                 action.withBlock { a in
                     terms.prepare(plan: walker.plan, shared: s, sharedKeys: KeySet(s), actionKeys: KeySet(a))
@@ -134,6 +134,33 @@ final class ActionTermsTests: XCTestCase {
                            contextFeatures <= ActionTerms.Storage.entryCapacity, "\(contextFeatures)")
             assertClose(termCosts(walker, shared: shared, actions: actions, weights: weights),
                         walkerCosts(walker, shared: shared, actions: actions, weights: weights), "\(contextFeatures)")
+        }
+    }
+
+    /// Actions that share feature hashes (a numeric feature's name, a repeated category) reuse
+    /// each hash's context sum within a request: an action's cost is the same, bit for bit,
+    /// whichever other actions come with it, and also when there are more distinct hashes than
+    /// the request's table keeps.
+    func testSharedActionFeaturesScoreAsEachActionAlone() {
+        var random = TestRandom(state: 37)
+        for arguments in ["-q ::", "-q UA -q AG", "-q AU -q :A"] {
+            let walker = ExampleWalker(plan: InteractionPlan(policy("--cb_explore_adf " + arguments).interactions),
+                                       constant: true)
+            for actionCount in [10, 120] {
+                let weights = randomWeights(&random)
+                let shared = randomFeatures(&random, keys: ["U", "G"])
+                let actions = (0..<actionCount).map { index in
+                    features([("Article", [("price", Double(random.below(50)) + 0.25 as Any),
+                                           ("topic", "t\(random.below(4))" as Any),
+                                           ("id", "a\(index)" as Any),
+                                           ("words", Double(index % 7) + 1 as Any)])])
+                }
+                let together = termCosts(walker, shared: shared, actions: actions, weights: weights)
+                let alone = actions.flatMap { termCosts(walker, shared: shared, actions: [$0], weights: weights) }
+                XCTAssertEqual(together, alone, "\(arguments), \(actionCount) actions")
+                assertClose(together, walkerCosts(walker, shared: shared, actions: actions, weights: weights),
+                            "\(arguments), \(actionCount) actions")
+            }
         }
     }
 
