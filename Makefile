@@ -50,7 +50,7 @@ run: release
 	.build/release/personalizerd --data-dir $(DATA_DIR) $(CONFIG_FLAG)
 
 # --- tests ----------------------------------------------------------------------------------
-test: deps test-generated fuzz-smoke test-swift test-c-client test-python-client test-export
+test: deps test-generated fuzz-smoke test-swift test-allocations test-c-client test-python-client test-export
 
 test-swift: deps-deb
 	$(SWIFT) build --build-tests

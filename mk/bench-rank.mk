@@ -3,11 +3,12 @@
 # Rank+Reward pair (logged, joined, learned), in process.
 #   make bench-rank
 #   make bench-trainer
+#   make test-allocations   fails if a Rank allocates on the heap (part of `make test`)
 
 CC ?= cc
 MALLOC_COUNT := bench/build/libmalloc-count.so
 
-.PHONY: bench-rank bench-trainer
+.PHONY: bench-rank bench-trainer test-allocations
 
 $(MALLOC_COUNT): bench/malloc-count/malloc_count.c
 	@mkdir -p $(dir $@)
@@ -19,3 +20,7 @@ bench-rank: release $(MALLOC_COUNT)
 
 bench-trainer: release
 	.build/release/personalizer-bench-rank --pairs
+
+# Part of `make test`: a Rank allocates nothing on the heap in steady state.
+test-allocations: release $(MALLOC_COUNT)
+	bench/malloc-count/check-rank.sh $(CURDIR)/$(MALLOC_COUNT) .build/release/personalizer-bench-rank

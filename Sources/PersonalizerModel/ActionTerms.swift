@@ -5,10 +5,11 @@
 /// Applies when the policy has no cubic terms and the action's namespace keys are disjoint from
 /// the context's: the usual request, where the action namespaces are the actions' own. Then the
 /// context side of every context × action term is the same for all actions, so it is laid out
-/// once per request in two lists per action key: the context features that come first in their
-/// term (stored already multiplied by the interaction prime) and those that come second. An
-/// action feature then meets each list in one run, instead of one short run per context
-/// feature.
+/// once per request in one list per action key: the context features that come first in their
+/// term (stored already multiplied by the interaction prime, and marked to take the action's
+/// hash as it is), then those that come second (marked to take it multiplied). An action
+/// feature then meets the whole list in one vector run, padded to whole vectors, instead of one
+/// short run per context feature.
 ///
 /// What an action feature adds is its value times a sum over those lists that depends on its
 /// hash alone (`contextSum`), and actions share hashes: every numeric feature of a name has
@@ -18,26 +19,31 @@
 /// order (the same order for an action whether its sums were reused or not, so scores do not
 /// depend on which other actions a request holds). Every other case goes to the walker.
 struct ActionTerms {
-    /// The context lists of one action key: `first` and `second` are ranges of the entries.
+    /// The context list of one action key: a range of the entries, a whole number of vectors.
     fileprivate struct KeyLists {
         var key: UInt8
-        var firstStart: Int32, firstCount: Int32
-        var secondStart: Int32, secondCount: Int32
+        var start: Int32, count: Int32
     }
 
-    /// Scratch space for one request (the caller's).
+    /// Scratch space for one request, on the caller's stack: each array at most 1 KB, what
+    /// `withUnsafeTemporaryAllocation` keeps off the heap without asking the runtime.
     struct Storage {
         static let pairCapacity = 64
         static let keyCapacity = 8
-        static let entryCapacity = 256
+        static let entryCapacity = 232
+        /// Entries, with room for each key's padding.
+        static let entrySlots = entryCapacity + 3 * keyCapacity
         /// Most slots of the context sums' table (a power of two). A request uses as many as
         /// twice its action features, and fills three quarters: the hashes after that have
         /// their sums worked out each time.
-        static let sumSlots = 256
+        static let sumSlots = 128
         let pairs: UnsafeMutablePointer<(UInt8, UInt8)>
         fileprivate let keyLists: UnsafeMutablePointer<KeyLists>
         let hashes: UnsafeMutablePointer<UInt32>
         let values: UnsafeMutablePointer<Float>
+        /// Per entry, which prefix its term takes: 0 the action feature's hash, all ones the hash
+        /// multiplied by the interaction prime (the context feature comes second).
+        let selectors: UnsafeMutablePointer<UInt32>
         /// The context sums' table: keys (occupied bit, action key, hash; 0 when free) and sums.
         let sumKeys: UnsafeMutablePointer<UInt64>
         let sums: UnsafeMutablePointer<Float>
@@ -47,16 +53,19 @@ struct ActionTerms {
         static func with<R>(_ body: (Storage) -> R) -> R {
             withUnsafeTemporaryAllocation(of: (UInt8, UInt8).self, capacity: pairCapacity) { pairs in
                 withUnsafeTemporaryAllocation(of: KeyLists.self, capacity: keyCapacity) { keyLists in
-                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entryCapacity) { hashes in
-                        withUnsafeTemporaryAllocation(of: Float.self, capacity: entryCapacity) { values in
-                            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: sumSlots) { sumKeys in
-                                withUnsafeTemporaryAllocation(of: Float.self, capacity: sumSlots) { sums in
-                                    body(Storage(pairs: pairs.baseAddress.unsafelyUnwrapped,
-                                                 keyLists: keyLists.baseAddress.unsafelyUnwrapped,
-                                                 hashes: hashes.baseAddress.unsafelyUnwrapped,
-                                                 values: values.baseAddress.unsafelyUnwrapped,
-                                                 sumKeys: sumKeys.baseAddress.unsafelyUnwrapped,
-                                                 sums: sums.baseAddress.unsafelyUnwrapped))
+                    withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entrySlots) { hashes in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: entrySlots) { values in
+                            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: entrySlots) { selectors in
+                                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: sumSlots) { sumKeys in
+                                    withUnsafeTemporaryAllocation(of: Float.self, capacity: sumSlots) { sums in
+                                        body(Storage(pairs: pairs.baseAddress.unsafelyUnwrapped,
+                                                     keyLists: keyLists.baseAddress.unsafelyUnwrapped,
+                                                     hashes: hashes.baseAddress.unsafelyUnwrapped,
+                                                     values: values.baseAddress.unsafelyUnwrapped,
+                                                     selectors: selectors.baseAddress.unsafelyUnwrapped,
+                                                     sumKeys: sumKeys.baseAddress.unsafelyUnwrapped,
+                                                     sums: sums.baseAddress.unsafelyUnwrapped))
+                                    }
                                 }
                             }
                         }
@@ -114,16 +123,20 @@ struct ActionTerms {
         var nextAction = actionKeys.next(from: 0)
         while let key = nextAction {
             guard keyCount < Storage.keyCapacity else { return false }
-            var lists = KeyLists(key: UInt8(key), firstStart: Int32(entryCount), firstCount: 0, secondStart: 0,
-                                 secondCount: 0)
+            let start = entryCount
             guard appendContextTerms(pairedWith: key, contextFirst: true, plan: plan, shared: s,
+                                     sharedKeys: sharedKeys),
+                  appendContextTerms(pairedWith: key, contextFirst: false, plan: plan, shared: s,
                                      sharedKeys: sharedKeys) else { return false }
-            lists.firstCount = Int32(entryCount) - lists.firstStart
-            lists.secondStart = Int32(entryCount)
-            guard appendContextTerms(pairedWith: key, contextFirst: false, plan: plan, shared: s,
-                                     sharedKeys: sharedKeys) else { return false }
-            lists.secondCount = Int32(entryCount) - lists.secondStart
-            keyLists[keyCount] = lists
+            // Padding up to a whole vector: copies of the last entry with value 0, so the pad
+            // reads a weight the list reads anyway.
+            while entryCount > start && (entryCount - start) % 4 != 0 {
+                storage.hashes[entryCount] = storage.hashes[entryCount - 1]
+                storage.selectors[entryCount] = storage.selectors[entryCount - 1]
+                storage.values[entryCount] = 0
+                entryCount += 1
+            }
+            keyLists[keyCount] = KeyLists(key: UInt8(key), start: Int32(start), count: Int32(entryCount - start))
             keyCount += 1
             // Action × action, first key then second, both ascending (the walker's order).
             var nextSecond = actionKeys.next(from: 0)
@@ -160,10 +173,12 @@ struct ActionTerms {
         let factor = multiplied ? FeatureHashing.interactionPrime : 1
         for span in s.spans where span.interactionKey == key {
             let start = Int(span.start), count = Int(span.count)
-            guard entryCount + count <= Storage.entryCapacity else { return false }
+            // Each key's padding has room of its own (`entrySlots`).
+            guard entryCount + count <= Storage.entryCapacity + 3 * keyCount else { return false }
             for i in start..<(start + count) {
                 storage.hashes[entryCount] = factor &* s.indices[i]
                 storage.values[entryCount] = s.values[i]
+                storage.selectors[entryCount] = multiplied ? 0 : ~0
                 entryCount += 1
             }
         }
@@ -225,9 +240,9 @@ struct ActionTerms {
         return part
     }
 
-    /// The sum over the context lists of `lists` of weight × context value, for an action
-    /// feature of hash `hash` in their key's namespaces: what that feature adds to a score, per
-    /// unit of its value. Kept for the rest of the request (see the type's comment).
+    /// The sum over the context list `lists` of weight × context value, for an action feature
+    /// of hash `hash` in its key's namespaces: what that feature adds to a score, per unit of
+    /// its value. Kept for the rest of the request (see the type's comment).
     @inline(__always)
     private mutating func contextSum<W: WeightSource>(hash: UInt32, lists: KeyLists, weights: W) -> Float {
         // Occupied bit, action key, hash: never 0, the free slot's key.
@@ -237,18 +252,20 @@ struct ActionTerms {
             if storage.sumKeys[slot] == key { return storage.sums[slot] }
             slot = (slot &+ 1) & sumMask
         }
-        var kernel = DotKernel(weights)
-        let first = Int(lists.firstStart), firstCount = Int(lists.firstCount)
-        let second = Int(lists.secondStart), secondCount = Int(lists.secondCount)
-        if firstCount > 0 {
-            kernel.run(prefix: hash, scale: 1, indices: storage.hashes + first, values: storage.values + first,
-                       count: firstCount)
+        // A term's hash is the entry's ^ the prefix its selector picks: hash, or prime × hash.
+        let plain = SIMD4<UInt32>(repeating: hash)
+        let difference = SIMD4<UInt32>(repeating: hash ^ (FeatureHashing.interactionPrime &* hash))
+        var lanes = SIMD4<Float>(repeating: 0)
+        var entry = Int(lists.start)
+        let end = entry + Int(lists.count)
+        while entry < end {
+            let context = UnsafeRawPointer(storage.hashes + entry).loadUnaligned(as: SIMD4<UInt32>.self)
+            let selectors = UnsafeRawPointer(storage.selectors + entry).loadUnaligned(as: SIMD4<UInt32>.self)
+            let values = UnsafeRawPointer(storage.values + entry).loadUnaligned(as: SIMD4<Float>.self)
+            lanes += weights.weights(context ^ (plain ^ (difference & selectors))) * values
+            entry += 4
         }
-        if secondCount > 0 {
-            kernel.run(prefix: FeatureHashing.interactionPrime &* hash, scale: 1, indices: storage.hashes + second,
-                       values: storage.values + second, count: secondCount)
-        }
-        let sum = kernel.sum
+        let sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
         if sumCount < sumLimit {
             storage.sumKeys[slot] = key
             storage.sums[slot] = sum
