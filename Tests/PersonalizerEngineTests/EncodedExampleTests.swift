@@ -19,6 +19,32 @@ final class EncodedExampleTests: XCTestCase {
                              probability: 1 / Double(actionCount), modelVersion: UInt64(seed))
     }
 
+    /// A Rank event's size, measured before it is written (its ring room is reserved first),
+    /// is the size of what is written: the measuring sink adds a feature block's size at once.
+    func testMeasuredRankSizeIsTheWrittenSize() {
+        for seed in 0..<40 {
+            example(seed: seed, actions: 1 + (seed * 5) % 11).withView { view in
+                let request: [UInt8] = Array(repeating: 7, count: seed * 13)
+                let probabilities = [Double](repeating: 0.25, count: view.actions.count)
+                request.withUnsafeBytes { requestBytes in
+                    probabilities.withUnsafeBufferPointer { probabilities in
+                        let eventID: [UInt8] = Array("event-\(seed)".utf8)
+                        eventID.withUnsafeBytes { id in
+                            for export in [nil, RankExportBytes(request: requestBytes, chosenRequestIndex: 0,
+                                                                probabilities: probabilities)] {
+                                var writer = BinaryWriter()
+                                LogRecord.encodeRank(eventID: id, time: 1, deferred: false, overCapacity: false,
+                                                     example: view, export: export, into: &writer)
+                                XCTAssertEqual(LoopProducer.rankBytes(eventID: id, example: view, export: export),
+                                               writer.bytes.count, "seed \(seed)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Decoding into the same buffers over examples that grow and shrink gives each example
     /// exactly, as `decoded()` does.
     func testDecodingIntoReusedBuffersGivesEachExample() throws {

@@ -11,6 +11,8 @@ protocol BinarySink {
     mutating func append(_ bytes: UnsafeRawBufferPointer)
     /// Appends a fixed-width integer, little-endian (a sink may store it directly).
     mutating func integer<T: FixedWidthInteger>(_ value: T)
+    /// Appends hashed features (a sink that only measures adds their size at once).
+    mutating func features(_ block: FeatureBlock)
 }
 
 extension BinarySink {
@@ -37,6 +39,7 @@ extension BinarySink {
     }
 
     mutating func features(_ block: FeatureBlock) {
+        // Keep `ByteCounter.features` in step with this layout.
         u32(UInt32(block.spans.count))
         for span in block.spans {
             u8(span.interactionKey)
@@ -161,6 +164,13 @@ struct ByteCounter: BinarySink {
 
     @inline(__always)
     mutating func integer<T: FixedWidthInteger>(_ value: T) { count += MemoryLayout<T>.size }
+
+    /// The size of `BinarySink.features`'s encoding, without stepping through the namespaces:
+    /// their count, 9 bytes each, the feature count, 8 bytes a feature.
+    @inline(__always)
+    mutating func features(_ block: FeatureBlock) {
+        count += 4 + 9 * block.spans.count + 4 + 8 * block.indices.count
+    }
 }
 
 /// A damaged or truncated encoding.
