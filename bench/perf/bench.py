@@ -176,8 +176,9 @@ def machine_info():
     model = next((line.split(":", 1)[1].strip() for line in read("/proc/cpuinfo").splitlines()
                   if line.startswith("model name")), platform.processor())
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True)
+    # The bench's own results do not make the source modified (the soak runs after the matrix).
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":(exclude)bench/results"], capture_output=True, text=True)
     binaries = {name: {"path": shown_path(path), "modified_utc": datetime.datetime.fromtimestamp(
                     path.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
                 for name, path in (("personalizerd", SERVER), ("personalizer-load", LOAD), ("echo", ECHO))}
