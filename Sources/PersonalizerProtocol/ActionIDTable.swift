@@ -1,13 +1,17 @@
+import PersonalizerEngine
+
 /// Finds action ids of one Rank by their bytes: duplicate detection and excluded-id lookup in
 /// O(actions), reusing its memory across requests (no allocation in steady state). Raw memory,
 /// not arrays: this runs for every action of every Rank, and an array would check its
-/// uniqueness on each write.
+/// uniqueness on each write. Slots come from a keyed hash with a seed of the process's own, so
+/// a client cannot pick ids that all land in one slot and make a Rank quadratic.
 final class ActionIDTable {
     /// Index into `ids` of the id in each slot, -1 when free.
     private var slots: UnsafeMutableBufferPointer<Int32>
     private var ids: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>
     private var idCount = 0
     private var mask = 0
+    private let seed = UInt64.random(in: 1...UInt64.max)
 
     init() {
         slots = .allocate(capacity: 16)
@@ -40,7 +44,7 @@ final class ActionIDTable {
 
     /// Adds the next action's id. Returns the index of an earlier action with the same id, if any.
     func insert(_ id: UnsafeRawBufferPointer) -> Int? {
-        var slot = Self.hash(id) & mask
+        var slot = slot(of: id)
         while slots[slot] >= 0 {
             let existing = Int(slots[slot])
             if ids[existing].equals(id) { return existing }
@@ -54,7 +58,7 @@ final class ActionIDTable {
     }
 
     func index(of id: UnsafeRawBufferPointer) -> Int? {
-        var slot = Self.hash(id) & mask
+        var slot = slot(of: id)
         while slots[slot] >= 0 {
             let existing = Int(slots[slot])
             if ids[existing].equals(id) { return existing }
@@ -63,11 +67,9 @@ final class ActionIDTable {
         return nil
     }
 
-    /// FNV-1a, enough to spread short ids.
+    /// Where probing for `id` starts.
     @inline(__always)
-    private static func hash(_ bytes: UnsafeRawBufferPointer) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return Int(truncatingIfNeeded: hash ^ (hash >> 29))
+    private func slot(of id: UnsafeRawBufferPointer) -> Int {
+        Int(truncatingIfNeeded: KeyedByteHash.hash(id, seed: seed)) & mask
     }
 }
