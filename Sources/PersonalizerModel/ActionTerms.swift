@@ -11,7 +11,7 @@
 /// feature then meets the whole list in one vector run, padded to whole vectors, instead of one
 /// short run per context feature.
 ///
-/// What an action feature adds is its value times a sum over those lists that depends on its
+/// What an action feature adds is its value times a sum over that list that depends on its
 /// hash alone (`contextSum`), and actions share hashes: every numeric feature of a name has
 /// one hash whatever its value, and categories, brands or topics recur across a request's
 /// actions. So each hash's sum is worked out once per request and reused for the other
