@@ -164,6 +164,25 @@ final class ActionTermsTests: XCTestCase {
         }
     }
 
+    /// Eight action keys, each with the whole context in its list: the lists with their padding
+    /// fill the scratch space exactly at 29 context features, and one more sends the action
+    /// to the walker.
+    func testEveryActionKeyWithItsPaddingFitsTheScratchSpace() {
+        var random = TestRandom(state: 41)
+        let walker = ExampleWalker(plan: InteractionPlan(policy("--cb_explore_adf -q ::").interactions), constant: true)
+        let weights = randomWeights(&random)
+        let keys = ["A", "B", "D", "E", "F", "G", "H", "I"]
+        XCTAssertEqual(keys.count, ActionTerms.Storage.keyCapacity)
+        for contextFeatures in [29, 30] {
+            let shared = features([("Zctx", (0..<contextFeatures).map { ("f\($0)", Double($0) + 0.5 as Any) })])
+            let actions = (0..<4).map { _ in randomFeatures(&random, keys: keys) }
+            XCTAssertEqual(termsApply(walker, shared: shared, action: actions[0]), contextFeatures == 29,
+                           "\(contextFeatures)")
+            assertClose(termCosts(walker, shared: shared, actions: actions, weights: weights),
+                        walkerCosts(walker, shared: shared, actions: actions, weights: weights), "\(contextFeatures)")
+        }
+    }
+
     /// Own parts kept from an earlier request give the same costs, bit for bit, and are used
     /// (a different kept part moves the cost by exactly that much).
     func testKeptOwnPartsGiveTheSameCosts() {
