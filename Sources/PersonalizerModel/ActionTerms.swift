@@ -291,14 +291,20 @@ extension ExampleWalker {
     ///   this model computed it before for the same features, or NaN when unknown. Unknown ones
     ///   are computed and written back; an action the fast path does not cover is left NaN (its
     ///   score is not split). Given or computed, the score is the same, bit for bit.
+    /// - Parameter includingShared: false leaves the shared part out of every score (and does
+    ///   not compute it): each cost less the same amount, which is all that ranking needs.
     @inline(__always)
     func score<W: WeightSource>(shared s: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>, weights: W,
-                                ownParts: UnsafeMutablePointer<Float>? = nil,
+                                ownParts: UnsafeMutablePointer<Float>? = nil, includingShared: Bool = true,
                                 into costs: UnsafeMutableBufferPointer<Double>) {
         let sharedKeys = KeySet(s)
-        var sharedKernel = DotKernel(weights)
-        walk(shared: s, action: s, sharedKeys: sharedKeys, actionKeys: KeySet(), part: .sharedOnly, kernel: &sharedKernel)
-        let sharedPart = sharedKernel.sum
+        var sharedPart: Float = 0
+        if includingShared {
+            var sharedKernel = DotKernel(weights)
+            walk(shared: s, action: s, sharedKeys: sharedKeys, actionKeys: KeySet(), part: .sharedOnly,
+                 kernel: &sharedKernel)
+            sharedPart = sharedKernel.sum
+        }
         ActionTerms.Storage.with { storage in
             var actionFeatures = 0
             for action in actions { actionFeatures += action.indices.count }

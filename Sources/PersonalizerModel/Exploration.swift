@@ -7,6 +7,8 @@ import Darwin
 #endif
 
 /// How predicted costs become a probability distribution over the actions (lower cost is better).
+/// Only differences between costs count (which is best, and gaps to it), so the costs may come
+/// less any amount they all share.
 public enum ExplorationStrategy: Sendable, Equatable {
     /// The best action gets 1 − ε + ε/K, every other ε/K. Ties go to the earliest action, so an
     /// untrained model picks the first action (VW's `--first_only`; plain VW splits ties).

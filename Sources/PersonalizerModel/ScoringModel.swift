@@ -74,6 +74,22 @@ public final class ScoringModel: @unchecked Sendable {
         costs.withUnsafeMutableBufferPointer { predictCosts(shared: shared, actions: actions, into: $0) }
         return costs
     }
+
+    /// Scores every action as `predictCosts` does, less the shared part that every action's
+    /// cost has in common (the shared features and their interactions among themselves), which
+    /// is not computed. The differences between actions are the same (to rounding, and closer
+    /// without a large common term), and they are all that exploration and ranking look at:
+    /// every strategy gives the same probabilities when all costs move by one amount. With
+    /// `-q ::` over several context namespaces that part is a good share of the work. Does not
+    /// allocate.
+    public func predictRelativeCosts(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>,
+                                     ownParts: UnsafeMutableBufferPointer<Float>? = nil,
+                                     into costs: UnsafeMutableBufferPointer<Double>) {
+        precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
+        precondition(ownParts.map { $0.count >= actions.count } ?? true, "own parts buffer is smaller than the actions")
+        walker.score(shared: shared, actions: actions, weights: CompactWeights(weights: weights, mask: mask),
+                     ownParts: ownParts?.baseAddress, includingShared: false, into: costs)
+    }
 }
 
 /// A snapshot's compact weight array (one float per slot).

@@ -274,7 +274,8 @@ public final class RequestProcessor {
                 let entry = candidateEntries[candidate]
                 ownParts[candidate] = entry.slot >= 0 ? actionCache.ownPart(entry, model: model.identity) : .nan
             }
-            model.predictCosts(shared: sharedBlock, actions: actionBlocks, ownParts: ownParts, into: costs)
+            // Relative costs: exploration and the ranking below only compare costs.
+            model.predictRelativeCosts(shared: sharedBlock, actions: actionBlocks, ownParts: ownParts, into: costs)
             for candidate in 0..<count where candidateEntries[candidate].slot >= 0 && !ownParts[candidate].isNaN {
                 actionCache.keepOwnPart(candidateEntries[candidate], model: model.identity, ownParts[candidate])
             }

@@ -54,6 +54,58 @@ final class ScoringModelTests: XCTestCase {
         }
     }
 
+    private func relativeCosts(_ model: ScoringModel, shared: HashedFeatures, actions: [HashedFeatures]) -> [Double] {
+        var costs = [Double](repeating: .nan, count: actions.count)
+        costs.withUnsafeMutableBufferPointer { costs in
+            shared.withBlock { shared in
+                actions.withBlocks { model.predictRelativeCosts(shared: shared, actions: $0, into: costs) }
+            }
+        }
+        return costs
+    }
+
+    func testRelativeCostsLeaveOutOnlyWhatEveryActionShares() {
+        for arguments in [LearningPolicy.defaultArguments, "--cb_explore_adf -q ::", "--cb_explore_adf -q UI -q UC",
+                          "--cb_explore_adf --interactions UIC --interactions UUC"] {
+            let model = trained(arguments).makeScoringModel()
+            var random = TestRandom(state: 21)
+            var sharedPartsSeen = 0
+            for _ in 0..<50 {
+                var (shared, actions) = randomExample(&random, actions: 5)
+                actions.append(HashedFeatures())  // no features: its relative cost is the constant's weight
+                let costs = model.predictCosts(shared: shared, actions: actions)
+                let relative = relativeCosts(model, shared: shared, actions: actions)
+                // The shared part is the full cost of the featureless action less its relative cost.
+                let sharedPart = costs[actions.count - 1] - relative[actions.count - 1]
+                if sharedPart != 0 { sharedPartsSeen += 1 }
+                for index in actions.indices {
+                    XCTAssertEqual(relative[index] + sharedPart, costs[index],
+                                   accuracy: 1e-5 * max(1, abs(costs[index]), abs(sharedPart)), arguments)
+                }
+                // Same action first, same probabilities, for every strategy.
+                for strategy: ExplorationStrategy in [.epsilonGreedy(epsilon: 0.2), .softmax(lambda: 3),
+                                                      .squareCB(gammaScale: 10, gammaExponent: 0.5)] {
+                    let fromCosts = strategy.probabilities(costs: costs, examplesLearned: 200)
+                    let fromRelative = strategy.probabilities(costs: relative, examplesLearned: 200)
+                    for index in actions.indices {
+                        XCTAssertEqual(fromRelative[index], fromCosts[index], accuracy: 1e-4, "\(arguments) \(strategy)")
+                    }
+                }
+            }
+            // A trained model with shared interactions has a shared part to leave out.
+            XCTAssertGreaterThan(sharedPartsSeen, 40, arguments)
+        }
+    }
+
+    func testRelativeCostsAreTheCostsWithoutSharedFeatures() {
+        let model = trained("--cb_explore_adf -q ::").makeScoringModel()
+        var random = TestRandom(state: 3)
+        let (_, actions) = randomExample(&random, actions: 4)
+        let costs = model.predictCosts(shared: HashedFeatures(), actions: actions)
+        XCTAssertEqual(relativeCosts(model, shared: HashedFeatures(), actions: actions), costs)
+        XCTAssertTrue(costs.contains { $0 != 0 })
+    }
+
     func testSnapshotIsUnaffectedByLaterLearning() {
         let learner = trained(LearningPolicy.defaultArguments)
         let model = learner.makeScoringModel()
