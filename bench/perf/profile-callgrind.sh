@@ -48,7 +48,7 @@ wanted = [
     ("personalizer__v1__request__free_unpacked", "  protobuf-c free_unpacked"),
     ("RequestProcessor.rank(", "  Rank"),
     ("RequestProcessor.prepareRank(", "    validate + hash features"),
-    ("ScoringModel.predictCosts(", "    scoring"),
+    ("ScoringModel.predictRelativeCosts(", "    scoring"),
     ("LoopProducer.submitRank(", "    encode the event into the ring"),
     ("RankResponseEncoder.write(", "    response"),
     ("Connection.flush(", "  write to the socket"),
