@@ -54,10 +54,7 @@ public final class ScoringModel: @unchecked Sendable {
     public func predictCosts(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>,
                              ownParts: UnsafeMutableBufferPointer<Float>? = nil,
                              into costs: UnsafeMutableBufferPointer<Double>) {
-        precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
-        precondition(ownParts.map { $0.count >= actions.count } ?? true, "own parts buffer is smaller than the actions")
-        walker.score(shared: shared, actions: actions, weights: CompactWeights(weights: weights, mask: mask),
-                     ownParts: ownParts?.baseAddress, into: costs)
+        score(shared: shared, actions: actions, ownParts: ownParts, includingShared: true, into: costs)
     }
 
     /// The same over owning values.
@@ -85,10 +82,17 @@ public final class ScoringModel: @unchecked Sendable {
     public func predictRelativeCosts(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>,
                                      ownParts: UnsafeMutableBufferPointer<Float>? = nil,
                                      into costs: UnsafeMutableBufferPointer<Double>) {
+        score(shared: shared, actions: actions, ownParts: ownParts, includingShared: false, into: costs)
+    }
+
+    @inline(__always)
+    private func score(shared: FeatureBlock, actions: UnsafeBufferPointer<FeatureBlock>,
+                       ownParts: UnsafeMutableBufferPointer<Float>?, includingShared: Bool,
+                       into costs: UnsafeMutableBufferPointer<Double>) {
         precondition(costs.count >= actions.count, "costs buffer is smaller than the actions")
         precondition(ownParts.map { $0.count >= actions.count } ?? true, "own parts buffer is smaller than the actions")
         walker.score(shared: shared, actions: actions, weights: CompactWeights(weights: weights, mask: mask),
-                     ownParts: ownParts?.baseAddress, includingShared: false, into: costs)
+                     ownParts: ownParts?.baseAddress, includingShared: includingShared, into: costs)
     }
 }
 
