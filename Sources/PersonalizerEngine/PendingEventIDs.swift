@@ -61,23 +61,22 @@ final class PendingEventIDs {
     }
 }
 
-/// A 128-bit keyed digest of an event id's bytes: two SipHash passes with the process's random
-/// seed. Two distinct ids would have to collide in 128 bits for one to be refused wrongly, and
-/// the seed keeps clients from aiming for that. A Rank computes its id's digest once, for the
+/// A 128-bit keyed digest of an event id's bytes, both halves seeded at random per process:
+/// SipHash (Swift's `Hasher`, a keyed pseudo-random function, so clients cannot aim ids at a
+/// collision they cannot see), and `KeyedByteHash`, independent of it, so that even ids that
+/// meet by chance in the first 64 bits are told apart. One SipHash pass, not two: the digest is
+/// computed for every Rank and every Reward. A Rank computes its id's digest once, for the
 /// check and the insert.
 public struct EventIDDigest: Equatable, Sendable {
     private let first: UInt64
     private let second: UInt64
+    private static let secondSeed = UInt64.random(in: 1...UInt64.max)
 
     public init(_ bytes: UnsafeRawBufferPointer) {
         var hasher = Hasher()
-        hasher.combine(bytes.count)
         hasher.combine(bytes: bytes)
         first = UInt64(bitPattern: Int64(hasher.finalize()))
-        hasher = Hasher()
-        hasher.combine(~bytes.count)
-        hasher.combine(bytes: bytes)
-        second = UInt64(bitPattern: Int64(hasher.finalize()))
+        second = KeyedByteHash.hash(bytes, seed: Self.secondSeed)
     }
 
     init(first: UInt64, second: UInt64) {

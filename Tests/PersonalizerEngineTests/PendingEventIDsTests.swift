@@ -15,6 +15,29 @@ final class PendingEventIDsTests: XCTestCase {
         XCTAssertEqual(pending.count, 1)
     }
 
+    /// Equal bytes give equal digests wherever they are; ids that differ in one byte, in length
+    /// alone or by a trailing zero byte give different ones.
+    func testDigestsTellIdsApartAndAgreeOnEqualBytes() {
+        var ids: [[UInt8]] = [[], [0], [0, 0], Array("a".utf8), Array("a".utf8) + [0], Array("ab".utf8), Array("ba".utf8)]
+        for length in [7, 8, 15, 16, 17, 36, 64] {
+            let base = (0..<length).map { UInt8(65 + $0 % 26) }
+            ids.append(base)
+            for position in [0, length / 2, length - 1] {
+                var changed = base
+                changed[position] ^= 1
+                ids.append(changed)
+            }
+        }
+        ids += (0..<1500).map { Array("event-\($0)".utf8) }
+        let digests = ids.map { id in id.withUnsafeBytes { EventIDDigest($0) } }
+        for a in ids.indices {
+            // The same bytes in other memory.
+            let copy = Array(ids[a])
+            XCTAssertEqual(copy.withUnsafeBytes { EventIDDigest($0) }, digests[a])
+            for b in (a + 1)..<ids.count { XCTAssertNotEqual(digests[a], digests[b], "\(ids[a]) \(ids[b])") }
+        }
+    }
+
     /// The table against a plain dictionary, through growth and many expiries: entries whose
     /// home slots collide (a tiny table probes a lot) must stay reachable as others leave.
     func testTheTableAgreesWithADictionary() {
